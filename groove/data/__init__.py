@@ -1,0 +1,1 @@
+"""Training data: synthetic corpus and tf.data pipelines. Empty for now."""

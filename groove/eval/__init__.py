@@ -1,0 +1,1 @@
+"""Evaluation metrics and reports. Empty for now: the evaluation issue fills it."""
