@@ -43,8 +43,8 @@ def encode_files(
 ) -> EncodedFiles:
     """Encode many MIDI files, in parallel processes when `workers` > 1.
 
-    A file that cannot be read is recorded in `failed` (with the reason) and
-    skipped; the rest go on.
+    A file that cannot be read is recorded in `failed` (with the reason), counted
+    on the progress bar, and skipped; the rest go on.
 
     Args:
         paths: MIDI files.
@@ -76,7 +76,7 @@ def _collect(path: str, result: Any, error: str | None, ids: dict, failed: dict,
         ids[path] = result
     else:
         failed[path] = error
-        bar.write(f"skipped {error}")
+        bar.set_postfix(skipped=len(failed))
     bar.update(1)
 
 

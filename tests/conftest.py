@@ -1,0 +1,78 @@
+"""Shared test fixtures: the real MIDI files in ../shared/midi and small scores."""
+
+from __future__ import annotations
+
+import csv
+import struct
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from groove import midi
+from groove.midi import TEMPO_DTYPE, Score, Track
+
+SHARED_MIDI = Path(__file__).resolve().parents[1].parent / "shared" / "midi"
+
+
+def manifest() -> list[dict[str, str]]:
+    """Rows of ../shared/midi/MANIFEST.tsv, or [] when the folder is absent."""
+    path = SHARED_MIDI / "MANIFEST.tsv"
+    if not path.exists():
+        return []
+    with open(path, newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f, delimiter="\t"))
+
+
+def shared_params(category: str | None = None) -> list:
+    """pytest params, one per shared file, or one skipped param without the folder."""
+    rows = [r for r in manifest() if category is None or r["category"] == category]
+    if not rows:
+        return [pytest.param(None, marks=pytest.mark.skip(reason=f"{SHARED_MIDI} is absent"))]
+    return [pytest.param(SHARED_MIDI / r["file"], id=r["file"]) for r in rows]
+
+
+def score_of(
+    notes: list[tuple], tracks: list[Track] | None = None, tpb: int = 480, qpm: float = 120.0
+) -> Score:
+    """A Score from (start_tick, end_tick, pitch, velocity, track) tuples."""
+    arr = np.array(notes, dtype=np.int64).reshape(-1, 5)
+    table = midi.make_notes(arr[:, 0], arr[:, 1], arr[:, 2], arr[:, 3], arr[:, 4])
+    n_tracks = int(arr[:, 4].max()) + 1 if len(arr) else 0
+    return Score(
+        notes=table,
+        tracks=tracks
+        if tracks is not None
+        else [Track(0, False, f"t{i}") for i in range(n_tracks)],
+        ticks_per_beat=tpb,
+        tempos=np.array([(0, qpm)], TEMPO_DTYPE),
+        source="<test>",
+    )
+
+
+# ---- hand-made Standard MIDI Files -------------------------------------------------
+
+
+def vlq(n: int) -> bytes:
+    out = [n & 0x7F]
+    n >>= 7
+    while n:
+        out.append(0x80 | (n & 0x7F))
+        n >>= 7
+    return bytes(reversed(out))
+
+
+def smf_track(events: list[tuple[int, bytes]]) -> bytes:
+    """An MTrk body from (delta_ticks, event_bytes) pairs, End of Track appended."""
+    return b"".join(vlq(d) + e for d, e in events) + b"\x00\xff\x2f\x00"
+
+
+def smf(tracks: list[bytes], fmt: int = 1, tpb: int = 480, declared: int | None = None) -> bytes:
+    header = b"MThd" + struct.pack(
+        ">IHHH", 6, fmt, len(tracks) if declared is None else declared, tpb
+    )
+    return header + b"".join(b"MTrk" + struct.pack(">I", len(t)) + t for t in tracks)
+
+
+def note_events(pitch: int = 60, length: int = 480, channel: int = 0) -> list[tuple[int, bytes]]:
+    return [(0, bytes([0x90 | channel, pitch, 100])), (length, bytes([0x80 | channel, pitch, 0]))]

@@ -1,0 +1,34 @@
+"""The package installs and imports as users expect."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+
+def test_imports_and_bundled_examples():
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import groove, groove.tokenizers, groove.midi; print(groove.__version__)",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert out.stdout.strip() == "0.1.0"
+    import groove
+
+    for name in ("band.mid", "chorale.mid"):
+        assert os.path.getsize(groove.example_path(name)) > 100
+
+
+def test_console_script_is_installed():
+    exe = shutil.which("groove", path=str(Path(sys.executable).parent))
+    assert exe, "the 'groove' console script is not installed next to this Python"
+    out = subprocess.run([exe, "--version"], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "groove 0.1.0"
