@@ -32,3 +32,12 @@ def test_console_script_is_installed():
     assert exe, "the 'groove' console script is not installed next to this Python"
     out = subprocess.run([exe, "--version"], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "groove 0.1.0"
+
+
+def test_fluidsynth_library_is_installed():
+    # setup.sh installs FluidSynth with apt; pyfluidsynth loads its shared library
+    # at import and raises ImportError when it is missing.
+    import fluidsynth
+
+    synth = fluidsynth.Synth(samplerate=22050.0)
+    synth.delete()
