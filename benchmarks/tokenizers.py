@@ -164,15 +164,14 @@ def groove_contender(
     unit: str,
     time_tolerance: float,
     velocity_tolerance: float,
-    sustain: bool = False,
 ) -> Contender:
     """A groove tokenizer; its round trip is per track, compared in `unit` with
-    the file, or with the file after its sustain pedal when `sustain`."""
+    the file as the tokenizer prepares it (`Tokenizer.prepare`: sustain applied
+    for Performance)."""
 
     def round_trip(path: Path) -> tuple[Score, Score]:
-        original = midi.load(path)
         decoded, _ = tokenizer.decode_tracks_score(tokenizer.encode_tracks(path))
-        return (midi.apply_sustain(original) if sustain else original), decoded
+        return tokenizer.prepare(path), decoded
 
     return Contender(
         name,
@@ -328,7 +327,7 @@ def main(argv: list[str] | None = None) -> int:
     contenders = [
         miditok_baseline(),
         groove_contender(
-            "groove Performance", PerformanceTokenizer(), "seconds", SECOND_STEP, 127 / 32, True
+            "groove Performance", PerformanceTokenizer(), "seconds", SECOND_STEP, 127 / 32
         ),
         groove_contender("groove Beat", BeatTokenizer(), "beats", BEAT_STEP, 127 / 8),
         groove_contender(

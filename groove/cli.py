@@ -148,8 +148,7 @@ def _demo(args: argparse.Namespace) -> int:
         for tok, unit, quantum in tokenizers:
             ids = tok.encode_tracks(score)
             decoded, report = tok.decode_tracks_score(ids)
-            reference = midi.apply_sustain(score) if tok.kind == "performance" else score
-            fid = compare(reference, decoded, unit)
+            fid = compare(tok.prepare(score), decoded, unit)
             first = next(iter(ids.values()), [])
             name = type(tok).__name__
             print(

@@ -106,6 +106,12 @@ class Tokenizer(abc.ABC):
 
     # ------------------------------------------------------------------ encoding
 
+    def prepare(self, midi: Any) -> Score:
+        """`midi` as a `Score` the way this tokenizer sees it before encoding (for
+        `PerformanceTokenizer`, with the sustain pedal applied): what a round trip
+        should give back, up to quantisation."""
+        return gmidi.load(midi)
+
     @abc.abstractmethod
     def encode(self, midi: Any) -> np.ndarray:
         """All of `midi` as one stream of ids (see each tokenizer for what it merges)."""

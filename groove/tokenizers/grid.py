@@ -18,7 +18,6 @@ from groove.tokenizers.base import Tokenizer, track_groups
 from groove.tokenizers.events import (
     OFF,
     ON,
-    DecodeReport,
     EventCodes,
     bin_to_velocity,
     decode_events,
@@ -53,18 +52,15 @@ class GridTokenizer(Tokenizer):
         """Whether `encode` puts this track in its merged stream."""
         return True
 
-    def _prepare(self, score: Score) -> Score:
-        return score
-
     # ------------------------------------------------------------------ encoding
 
     def encode(self, midi: Any) -> np.ndarray:
-        score = self._prepare(gmidi.load(midi))
+        score = self.prepare(midi)
         keep = np.array([self._include(t) for t in score.tracks] + [False], bool)
         return self._encode_notes(score, score.notes[keep[score.notes["track"]]])
 
     def encode_tracks(self, midi: Any) -> dict[Track, np.ndarray]:
-        score = self._prepare(gmidi.load(midi))
+        score = self.prepare(midi)
         return {
             track: self._encode_notes(score, score.notes[mask])
             for track, mask in track_groups(score).items()
@@ -118,9 +114,6 @@ class GridTokenizer(Tokenizer):
             track_of,
         )
         return template.replace(notes=notes, tracks=tracks)
-
-    def decode_score(self, ids: Any, **kwargs: Any) -> tuple[Score, DecodeReport]:
-        raise NotImplementedError
 
     # -------------------------------------------------------------- augmentation
 

@@ -73,7 +73,8 @@ class PerformanceTokenizer(GridTokenizer):
             "sustain": self.sustain,
         }
 
-    def _prepare(self, score: Score) -> Score:
+    def prepare(self, midi: Any) -> Score:
+        score = gmidi.load(midi)
         return gmidi.apply_sustain(score) if self.sustain else score
 
     def _include(self, track: Track) -> bool:
