@@ -63,6 +63,9 @@ def test_sustain_pedal_extends_notes():
         PerformanceTokenizer(sustain=False).encode(score)
     )
     assert dry.seconds(dry.notes["end"][0]) == pytest.approx(0.25)
+    # `prepare` says what a round trip gives back: the pedal applied, or not.
+    assert TOK.prepare(score).notes["end"].tolist() == [960]
+    assert PerformanceTokenizer(sustain=False).prepare(score).notes["end"].tolist() == [240]
 
 
 def test_encode_leaves_out_drums_but_encode_tracks_keeps_them():
