@@ -33,6 +33,10 @@ class TokenError(GrooveError, ValueError):
     """Token ids that are not in a tokenizer's vocabulary, or a bad tokenizer file."""
 
 
+class RenderError(GrooveError):
+    """Audio cannot be rendered: no synthesizer, no SoundFont, or a bad output path."""
+
+
 class ConfigError(GrooveError, ValueError):
     """An invalid option or configuration value."""
 
