@@ -130,8 +130,9 @@ class Renderer:
             self._fs = None
 
     def render(self, midi: Any) -> np.ndarray:
-        """Render a MIDI source (path, PrettyMIDI, Score...) to float32 (samples, 2)."""
-        score = gmidi.load(midi)
+        """Render a MIDI source (path, PrettyMIDI, Score...) to float32 (samples, 2).
+        Notes held by the sustain pedal sound until its release."""
+        score = gmidi.apply_sustain(gmidi.load(midi))
         length = int(np.ceil((score.duration_seconds + self.tail) * self.sample_rate))
         if self.synth == "sine":
             audio = _render_sine(score, self.sample_rate, length)

@@ -45,6 +45,13 @@ def test_drums_alone_are_audible_and_play_on_the_drum_channel(renderer):
     assert rms(as_drums - as_piano) > 0.5 * rms(as_piano)
 
 
+def test_sustain_pedal_holds_notes(renderer):
+    dry = score_of([(0, 240, 60, 100, 0)])  # 0.25 s at 120 qpm
+    pedalled = dry.replace(pedals=np.array([(120, 1920, 0)], midi.PEDAL_DTYPE))  # to 2 s
+    late = slice(int(1.0 * SR), int(1.8 * SR))
+    assert rms(renderer.render(pedalled)[late]) > 5 * rms(renderer.render(dry)[late])
+
+
 def test_renderer_reuse_sounds_like_a_fresh_synth(renderer):
     score = midi.load(example_path("chorale.mid"))
     renderer.render(example_path("band.mid"))
