@@ -61,14 +61,15 @@ def find_soundfont(soundfont: str | os.PathLike | None = None) -> str:
     raise RenderError("no SoundFont found: pass one with --soundfont or set GROOVE_SOUNDFONT")
 
 
-def _events(score: gmidi.Score) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Note events in time order: (seconds, is_on, note index, ...) with offs first."""
-    notes = score.notes
-    times = np.concatenate([score.seconds(notes["end"]), score.seconds(notes["start"])])
-    is_on = np.concatenate([np.zeros(len(notes), bool), np.ones(len(notes), bool)])
-    index = np.concatenate([np.arange(len(notes)), np.arange(len(notes))])
+def _events(score: gmidi.Score) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Note events in time order, offs before ons at equal times:
+    (seconds, is_on, index into `score.notes`)."""
+    n = len(score.notes)
+    times = np.concatenate([score.seconds(score.notes["end"]), score.seconds(score.notes["start"])])
+    is_on = np.concatenate([np.zeros(n, bool), np.ones(n, bool)])
+    index = np.concatenate([np.arange(n), np.arange(n)])
     order = np.lexsort((is_on, times))
-    return times[order], is_on[order], index[order], notes
+    return times[order], is_on[order], index[order]
 
 
 class Renderer:
@@ -150,19 +151,24 @@ class Renderer:
             drain = self.sample_rate + (-(self._pulled + self.sample_rate)) % _FLUID_BLOCK
             fs.get_samples(drain)
             self._pulled = 0
-        channel_of_track = self._assign_channels(score)
-        times, is_on, index, notes = _events(score)
-        samples = np.rint(times * self.sample_rate).astype(np.int64)
+        channel_of_track = np.array(self._assign_channels(score), np.int64)
+        times, is_on, index = _events(score)
+        notes = score.notes[index]
+        samples = np.rint(times * self.sample_rate).astype(np.int64).tolist()
+        channels = channel_of_track[notes["track"]].tolist()
+        pitches = notes["pitch"].tolist()
+        velocities = np.maximum(notes["velocity"], 1).tolist()
         chunks, done = [], 0
-        for at, on, i in zip(samples.tolist(), is_on.tolist(), index.tolist()):
+        for at, on, channel, pitch, velocity in zip(
+            samples, is_on.tolist(), channels, pitches, velocities
+        ):
             if at > done:
                 chunks.append(fs.get_samples(at - done))
                 done = at
-            channel = channel_of_track[notes["track"][i]]
             if on:
-                fs.noteon(channel, int(notes["pitch"][i]), int(max(notes["velocity"][i], 1)))
+                fs.noteon(channel, pitch, velocity)
             else:
-                fs.noteoff(channel, int(notes["pitch"][i]))
+                fs.noteoff(channel, pitch)
         if length > done:
             chunks.append(fs.get_samples(length - done))
         pcm = np.concatenate(chunks) if chunks else np.zeros(0, np.int16)
