@@ -149,7 +149,69 @@ def build_parser() -> argparse.ArgumentParser:
         help="file type when --out is a folder (default: %(default)s)",
     )
     p.set_defaults(run=_render)
+
+    _add_eval(sub)
     return parser
+
+
+def _add_eval(sub) -> None:
+    p = sub.add_parser(
+        "eval",
+        help="score style transfers or compare folders, with JSON and an HTML report",
+        description="Evaluate music. 'transfer' scores content preservation and style fit of "
+        "style-transfer outputs against two baselines; 'corpus' compares descriptive metrics "
+        "of folders of MIDI files.",
+    )
+    eval_sub = p.add_subparsers(title="evaluations", metavar="EVALUATION")
+    p.set_defaults(run=lambda args: p.print_help() or 2)
+
+    t = eval_sub.add_parser(
+        "transfer",
+        help="content preservation and style fit of (content, style, output) triples",
+        description="Score each output: content preservation is the chroma similarity of "
+        "output and content (Lu & Su 2018); style fit compares style profiles of the output "
+        "and the style example per instrument role (Groove2Groove). The baselines 'source' "
+        "(content as output) and 'style' (style example as output) are scored in the same "
+        "run. Without --pairs, an output A__B.mid pairs content A.mid with style B.mid, and "
+        "any other output X.mid pairs X.mid in both folders. Unreadable files are reported "
+        "and skipped.",
+    )
+    t.add_argument("--content", required=True, metavar="DIR", help="folder of content MIDI")
+    t.add_argument("--style", required=True, metavar="DIR", help="folder of style examples")
+    t.add_argument("--output", required=True, metavar="DIR", help="folder of outputs")
+    t.add_argument(
+        "--pairs",
+        metavar="TSV",
+        help="tab-separated lines 'content style output', paths relative to the folders",
+    )
+    _add_report_args(t, "transfer-report.html")
+    t.add_argument(
+        "--examples",
+        type=int,
+        default=6,
+        help="triples shown with piano rolls, chroma and profiles (default: %(default)s)",
+    )
+    t.set_defaults(run=_eval_transfer)
+
+    c = eval_sub.add_parser(
+        "corpus",
+        help="descriptive metrics of folders and their overlapping areas",
+        description="Measure pitch range, pitch-class entropy, scale consistency, polyphony, "
+        "polyphony rate, empty-beat rate, groove consistency and drum pattern consistency "
+        "(muspy's definitions, in beats) of every file, and the overlapping area of each "
+        "folder's distributions with the first folder's (Yang & Lerch 2020).",
+    )
+    c.add_argument("folders", nargs="+", metavar="DIR", help="folders; the first is the reference")
+    _add_report_args(c, "corpus-report.html")
+    c.set_defaults(run=_eval_corpus)
+
+
+def _add_report_args(p: argparse.ArgumentParser, default: str) -> None:
+    p.add_argument(
+        "--report", default=default, metavar="HTML", help="HTML report (default: %(default)s)"
+    )
+    p.add_argument("--json", metavar="FILE", help="JSON of every number (default: beside --report)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
 
 # -------------------------------------------------------------------------- demo
@@ -218,6 +280,55 @@ def _render(args: argparse.Namespace) -> int:
             print(
                 f"groove: wrote {target} ({len(audio) / args.sample_rate:.1f} s)", file=sys.stderr
             )
+    return 0
+
+
+# -------------------------------------------------------------------------- eval
+
+
+def _json_path(args: argparse.Namespace) -> Path:
+    return Path(args.json) if args.json else Path(args.report).with_suffix(".json")
+
+
+def _eval_transfer(args: argparse.Namespace) -> int:
+    from groove.eval.report import transfer_report, write_json
+    from groove.eval.runs import SYSTEMS, evaluate_transfer
+
+    results = evaluate_transfer(
+        args.content, args.style, args.output, args.pairs, progress=not args.quiet
+    )
+    write_json(results, _json_path(args))
+    transfer_report(results, args.report, examples=args.examples)
+    print(f"{len(results['triples'])} triples, {len(results['skipped'])} file(s) skipped")
+    print(f"{'system':8}  {'content preservation':>22}  {'style fit':>15}  {'macro style':>11}")
+    for system in SYSTEMS:
+        s = results["summary"][system]
+        cp, sf, macro = s["content_preservation"], s["style_fit"], s["macro_style_fit"]
+        print(
+            f"{system:8}  {cp['mean']:>14.3f} ± {cp['std']:.3f}  "
+            f"{sf['mean']:>7.3f} ± {sf['std']:.3f}  {macro['mean']:>11.3f}"
+        )
+    print(f"groove: wrote {args.report} and {_json_path(args)}", file=sys.stderr)
+    return 0
+
+
+def _eval_corpus(args: argparse.Namespace) -> int:
+    from groove.eval.report import corpus_report, write_json
+    from groove.eval.runs import evaluate_corpus
+
+    results = evaluate_corpus(args.folders, progress=not args.quiet)
+    write_json(results, _json_path(args))
+    corpus_report(results, args.report)
+    reference = results["config"]["reference"]
+    others = [f for f in results["summary"] if f != reference]
+    print(f"{'metric':26}" + "".join(f"{Path(f).name[:14]:>16}" for f in results["summary"]))
+    for name in next(iter(results["summary"].values())):
+        row = "".join(f"{results['summary'][f][name]['mean']:>16.3f}" for f in results["summary"])
+        overlap = "".join(
+            f"  OA {results['overlap'][f][name]['overlapping_area']:.3f}" for f in others
+        )
+        print(f"{name:26}{row}{overlap}")
+    print(f"groove: wrote {args.report} and {_json_path(args)}", file=sys.stderr)
     return 0
 
 

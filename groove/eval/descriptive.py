@@ -176,7 +176,7 @@ def descriptive_metrics(midi: Any) -> dict[str, float]:
     return {name: fn(score) for name, fn in METRICS.items()}
 
 
-def _kde_overlap(x: np.ndarray, y: np.ndarray, points: int = 1000) -> float:
+def _kde_overlap(x: np.ndarray, y: np.ndarray, points: int = 2000) -> float:
     """Overlapping area of the Gaussian kernel density estimates of two samples."""
     from scipy.integrate import trapezoid
     from scipy.stats import gaussian_kde
@@ -186,24 +186,23 @@ def _kde_overlap(x: np.ndarray, y: np.ndarray, points: int = 1000) -> float:
         rng.choice(s, MAX_KDE_SAMPLES, replace=False) if len(s) > MAX_KDE_SAMPLES else s
         for s in (x, y)
     )
-
     lo, hi = min(x.min(), y.min()), max(x.max(), y.max())
     spread = max(np.std(np.concatenate([x, y])), 1e-3 * max(abs(lo), abs(hi), 1.0))
 
     def density(sample: np.ndarray):
+        """(density function, kernel width) of one sample."""
         if len(sample) < 2 or np.ptp(sample) == 0:
             # scipy's estimate is undefined for a constant sample; use a narrow bump.
             width = 0.05 * spread
-            return lambda t: (
-                np.exp(-0.5 * ((t[:, None] - sample) / width) ** 2).mean(1)
-                / (width * math.sqrt(2 * math.pi))
-            )
-        kde = gaussian_kde(sample)
-        return lambda t: kde(t)
+            bump = lambda t: np.exp(-0.5 * ((t[:, None] - sample) / width) ** 2).mean(1)  # noqa: E731
+            return (lambda t: bump(t) / (width * math.sqrt(2 * math.pi))), width
+        kde = gaussian_kde(sample)  # Scott's rule
+        return kde, float(np.sqrt(kde.covariance[0, 0]))
 
-    grid = np.linspace(lo - 3 * spread, hi + 3 * spread, points)
-    fx, fy = density(x)(grid), density(y)(grid)
-    return float(np.clip(trapezoid(np.minimum(fx, fy), grid), 0.0, 1.0))
+    (fx, wx), (fy, wy) = density(x), density(y)
+    margin = 6 * max(wx, wy)  # past 6 kernel widths, less than 1e-8 of the mass is left
+    grid = np.linspace(lo - margin, hi + margin, points)
+    return float(np.clip(trapezoid(np.minimum(fx(grid), fy(grid)), grid), 0.0, 1.0))
 
 
 def overlapping_area(a: Sequence[float], b: Sequence[float]) -> float:

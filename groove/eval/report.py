@@ -1,0 +1,305 @@
+"""Self-contained HTML reports (plots embedded as PNG) and JSON for evaluation results.
+
+The HTML needs no network and no other file: open it in any browser. Numbers are
+in `write_json`'s file too, with NaN (an undefined value) written as null.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import html
+import json
+import math
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from groove import __version__
+from groove.eval import plots
+from groove.eval.descriptive import METRICS
+from groove.eval.notes import as_score
+from groove.eval.runs import SYSTEM_HELP, SYSTEMS
+from groove.eval.style import style_profiles
+from groove.fileio import atomic_open
+
+STYLE = """
+body { font: 14px/1.45 system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #222; }
+h1 { font-size: 1.5em; } h2 { margin-top: 2em; border-bottom: 1px solid #ccc; }
+table { border-collapse: collapse; margin: 0.8em 0; }
+td, th { padding: 3px 10px; border-bottom: 1px solid #eee; text-align: right; }
+table.text td, table.text th { text-align: left; }
+th:first-child, td:first-child { text-align: left; }
+img { max-width: 100%; display: block; margin: 0.6em 0; }
+.muted { color: #777; } code { font-size: 0.92em; }
+figure { margin: 1em 0; } figcaption { color: #555; font-size: 0.9em; }
+.grid { display: flex; flex-wrap: wrap; gap: 8px; } .grid figure { margin: 0; }
+"""
+
+
+def _json_ready(value: Any) -> Any:
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, dict):
+        return {str(k): _json_ready(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_ready(v) for v in value]
+    return value
+
+
+def write_json(results: dict[str, Any], path: str | os.PathLike) -> None:
+    """Write results as JSON (NaN as null), atomically."""
+    with atomic_open(path, "w", encoding="utf-8") as f:
+        json.dump(_json_ready(results), f, indent=1, allow_nan=False)
+        f.write("\n")
+
+
+def _img(figure, alt: str, caption: str = "") -> str:
+    data = base64.b64encode(plots.png(figure)).decode("ascii")
+    cap = f"<figcaption>{html.escape(caption)}</figcaption>" if caption else ""
+    return (
+        f'<figure><img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">{cap}</figure>'
+    )
+
+
+def _num(value: float | None, digits: int = 3) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return '<span class="muted">–</span>'
+    return f"{value:.{digits}f}"
+
+
+def _mean_sd(stats: dict[str, float]) -> str:
+    if not stats["n"]:
+        return _num(None)
+    return f"{_num(stats['mean'])} ± {_num(stats['std'])}"
+
+
+def _table(header: Iterable[str], rows: Iterable[Iterable[str]], cls: str = "") -> str:
+    head = "".join(f"<th>{h}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
+    return f"<table class='{cls}'><tr>{head}</tr>{body}</table>"
+
+
+def _page(title: str, body: list[str]) -> str:
+    stamp = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
+    return (
+        f"<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
+        f"<title>{html.escape(title)}</title><style>{STYLE}</style></head><body>"
+        f"<h1>{html.escape(title)}</h1>"
+        f"<p class='muted'>groove {__version__}, {stamp}</p>" + "\n".join(body) + "</body></html>\n"
+    )
+
+
+def _skipped(skipped: list[dict[str, str]]) -> list[str]:
+    if not skipped:
+        return []
+    rows = [(html.escape(s["file"]), html.escape(s["reason"])) for s in skipped]
+    return [f"<h2>Skipped files ({len(skipped)})</h2>", _table(("file", "reason"), rows, "text")]
+
+
+def _name(path: str) -> str:
+    return html.escape(Path(path).name)
+
+
+def transfer_report(
+    results: dict[str, Any], path: str | os.PathLike, *, examples: int = 6, beats: float = 32.0
+) -> None:
+    """Write the HTML report of `evaluate_transfer` results.
+
+    Args:
+        results: What `evaluate_transfer` returned.
+        path: The .html file to write (atomically).
+        examples: How many triples get piano rolls, chroma and profile plots.
+        beats: How many beats of each piece the example plots show.
+    """
+    summary, triples = results["summary"], results["triples"]
+    body = [
+        f"<p>{len(triples)} (content, style, output) triples from "
+        f"<code>{html.escape(results['config']['output_dir'])}</code>. "
+        "Content preservation is the chroma similarity of output and content "
+        "(Lu &amp; Su 2018); style fit is the mean cosine similarity of the output's "
+        "style profiles to the style example's, over the instrument roles the style "
+        "plays (Groove2Groove). Macro style fit pools every output of one style "
+        "example first. All in [0, 1], higher is better.</p>",
+        _table(
+            ("system", "what it is"),
+            ((s, html.escape(SYSTEM_HELP[s])) for s in SYSTEMS),
+            "text",
+        ),
+        "<h2>Summary</h2>",
+        _table(
+            ("system", "content preservation", "style fit", "macro style fit", "triples"),
+            (
+                (
+                    s,
+                    _mean_sd(summary[s]["content_preservation"]),
+                    _mean_sd(summary[s]["style_fit"]),
+                    _mean_sd(summary[s]["macro_style_fit"]),
+                    str(len(triples)),
+                )
+                for s in SYSTEMS
+            ),
+        ),
+    ]
+    roles = sorted({r for s in SYSTEMS for r in summary[s]["style_fit_by_role"]})
+    if roles:
+        body += [
+            "<h3>Style fit by instrument role</h3>",
+            _table(
+                ("system", *roles),
+                (
+                    (
+                        s,
+                        *(
+                            _mean_sd(summary[s]["style_fit_by_role"].get(r, {"n": 0}))
+                            for r in roles
+                        ),
+                    )
+                    for s in SYSTEMS
+                ),
+            ),
+        ]
+    if triples:
+        body.append("<h2>Distributions</h2><div class='grid'>")
+        for metric, label in (
+            ("content_preservation", "content preservation"),
+            ("style_fit_mean", "style fit"),
+        ):
+            values = {s: [t["systems"][s][metric] for t in triples] for s in SYSTEMS}
+            body.append(
+                _img(
+                    plots.distributions(values, label, label),
+                    label,
+                    f"{label} of each triple, per system (box: quartiles; dots: triples)",
+                )
+            )
+        points = {
+            s: (
+                [t["systems"][s]["content_preservation"] for t in triples],
+                [t["systems"][s]["style_fit_mean"] for t in triples],
+            )
+            for s in SYSTEMS
+        }
+        body.append(
+            _img(
+                plots.tradeoff(points),
+                "trade-off",
+                "each triple's content preservation against its style fit: a good "
+                "transfer sits top right, the baselines at the two edges",
+            )
+        )
+        body.append("</div>")
+    body += _transfer_examples(triples[:examples], beats)
+    body += _transfer_table(triples)
+    body += _skipped(results["skipped"])
+    title = "groove: style transfer evaluation"
+    with atomic_open(path, "w", encoding="utf-8") as f:
+        f.write(_page(title, body))
+
+
+PROFILE_COLUMNS = (
+    ("all", "time_pitch_diff"),
+    ("all", "onset_duration"),
+    ("all", "onset_velocity"),
+    ("all", "drums"),
+)
+
+
+def _transfer_examples(triples: list[dict[str, Any]], beats: float) -> list[str]:
+    if not triples:
+        return []
+    out = [f"<h2>Examples (first {len(triples)})</h2>"]
+    for t in triples:
+        content, style, output = (as_score(t[k]) for k in ("content", "style", "output"))
+        numbers = t["systems"]["output"]
+        out.append(
+            f"<h3>{_name(t['output'])}</h3><p>content {_name(t['content'])}, style "
+            f"{_name(t['style'])}: content preservation "
+            f"{_num(numbers['content_preservation'])}, style fit "
+            f"{_num(numbers['style_fit_mean'])}</p>"
+        )
+        rolls = plots.piano_rolls(
+            [("content", content), ("style", style), ("output", output)], beats
+        )
+        out.append(_img(rolls, "piano rolls", f"piano rolls, first {beats:g} beats"))
+        out.append(
+            _img(
+                plots.chroma_pair(content, output, beats),
+                "chroma",
+                "chroma of content and output (each column scaled to its loudest pitch class)",
+            )
+        )
+        rows = []
+        for title, score in (("style", style), ("output", output)):
+            profiles = style_profiles(score, roles=("all",))
+            rows.append((title, {k[1]: profiles[k] for k in PROFILE_COLUMNS}))
+        out.append(
+            _img(
+                plots.profile_grid(rows),
+                "style profiles",
+                "style profiles of the style example (top) and the output (bottom), "
+                "all instruments pooled",
+            )
+        )
+    return out
+
+
+def _transfer_table(triples: list[dict[str, Any]]) -> list[str]:
+    if not triples:
+        return []
+    rows = [
+        (
+            _name(t["output"]),
+            _name(t["content"]),
+            _name(t["style"]),
+            *(
+                f"{_num(t['systems'][s]['content_preservation'])} / "
+                f"{_num(t['systems'][s]['style_fit_mean'])}"
+                for s in SYSTEMS
+            ),
+        )
+        for t in triples
+    ]
+    header = ("output", "content", "style", *(f"{s}: content / style" for s in SYSTEMS))
+    return ["<h2>Every triple</h2>", _table(header, rows)]
+
+
+def corpus_report(results: dict[str, Any], path: str | os.PathLike) -> None:
+    """Write the HTML report of `evaluate_corpus` results."""
+    folders = list(results["summary"])
+    reference = results["config"]["reference"]
+    metrics = list(next(iter(results["summary"].values()))) if folders else list(METRICS)
+    rows = []
+    for name in metrics:
+        row = [name, *(_mean_sd(results["summary"][f][name]) for f in folders)]
+        for folder in folders[1:]:
+            overlap = results["overlap"][folder][name]
+            row += [_num(overlap["overlapping_area"]), _num(overlap["intra_inter_overlap"])]
+        rows.append(row)
+    header = [
+        "metric",
+        *(f"{html.escape(Path(f).name or f)} ({len(results['files'][f])} files)" for f in folders),
+    ]
+    for folder in folders[1:]:
+        short = html.escape(Path(folder).name or folder)
+        header += [f"OA {short}", f"intra/inter OA {short}"]
+    body = [
+        f"<p>Descriptive metrics (muspy's definitions, in beats) of each folder; mean ± "
+        f"standard deviation over files. OA is the overlapping area of the metric's "
+        f"distribution in a folder with its distribution in the reference "
+        f"<code>{html.escape(reference)}</code>; intra/inter OA is Yang &amp; Lerch's "
+        f"(2020) overlap of the reference's intra-set distances with the inter-set "
+        f"distances. 1 means the folders look alike.</p>",
+        _table(header, rows),
+        "<h2>Distributions</h2><div class='grid'>",
+    ]
+    for name in metrics:
+        columns = {
+            Path(f).name or f: [v[name] for v in results["files"][f].values()] for f in folders
+        }
+        body.append(_img(plots.overlaid_histograms(columns, name), name))
+    body.append("</div>")
+    body += _skipped(results["skipped"])
+    with atomic_open(path, "w", encoding="utf-8") as f:
+        f.write(_page("groove: corpus comparison", body))

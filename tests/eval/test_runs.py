@@ -1,0 +1,248 @@
+"""`groove eval transfer` and `groove eval corpus`: numbers, JSON, HTML reports, bad input."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from matplotlib.image import imread
+
+from groove import example_path
+from groove.cli import main
+from groove.eval import METRICS
+from groove.eval.runs import evaluate_corpus, evaluate_transfer, match_triples, read_pairs
+from tests.conftest import SHARED_MIDI
+
+MULTITRACK = SHARED_MIDI / "miditok" / "multitrack"
+needs_shared = pytest.mark.skipif(not MULTITRACK.is_dir(), reason=f"{MULTITRACK} is absent")
+
+
+def strict_json(path: Path):
+    """Parse JSON that must not contain NaN or Infinity (browsers and jq reject them)."""
+
+    def refuse(name):
+        raise AssertionError(f"{path} contains {name}")
+
+    return json.loads(path.read_text(), parse_constant=refuse)
+
+
+def embedded_images(report: Path) -> list[np.ndarray]:
+    """Decode every embedded PNG of an HTML report."""
+    data = re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', report.read_text())
+    return [imread(io.BytesIO(base64.b64decode(d)), format="png") for d in data]
+
+
+def assert_images_show_something(images: list[np.ndarray]) -> None:
+    for image in images:
+        assert image.ndim == 3 and image.shape[0] > 50 and image.shape[1] > 50
+        assert image[..., :3].std() > 0.01  # not a blank canvas
+
+
+@pytest.fixture(scope="module")
+def shared_run(tmp_path_factory):
+    """The acceptance run: every shared multitrack file is its own output, the next its style."""
+    if not MULTITRACK.is_dir():
+        pytest.skip(f"{MULTITRACK} is absent")
+    out = tmp_path_factory.mktemp("eval")
+    files = sorted(p.name for p in MULTITRACK.glob("*.mid"))
+    lines = ["content\tstyle\toutput"]
+    lines += [f"{f}\t{files[(i + 1) % len(files)]}\t{f}" for i, f in enumerate(files)]
+    (out / "pairs.tsv").write_text("\n".join(lines) + "\n")
+    folder = str(MULTITRACK)
+    code = main(
+        [
+            *("eval", "transfer", "--content", folder, "--style", folder, "--output", folder),
+            *("--pairs", str(out / "pairs.tsv"), "--report", str(out / "r.html")),
+            *("--examples", "2", "-q"),
+        ]
+    )
+    return code, out, files
+
+
+@needs_shared
+def test_transfer_on_shared_multitrack_files(shared_run):
+    code, out, files = shared_run
+    assert code == 0
+    results = strict_json(out / "r.json")
+    assert len(results["triples"]) == len(files) and results["skipped"] == []
+    for triple in results["triples"]:
+        output, source, style = (triple["systems"][s] for s in ("output", "source", "style"))
+        # The output is the content itself: perfect content, the source baseline's style.
+        assert output["content_preservation"] == pytest.approx(1.0)
+        assert output["style_fit"] == source["style_fit"]
+        # The style baseline fits its own style perfectly and keeps little content.
+        assert style["style_fit_mean"] == pytest.approx(1.0)
+        assert 0.0 <= style["content_preservation"] < 1.0
+        for value in output["style_fit"].values():
+            assert 0.0 <= value <= 1.0
+        assert set(output["style_fit"]) >= {"all/onset_duration", "drums/drums"}
+    summary = results["summary"]
+    assert summary["output"]["content_preservation"]["mean"] == pytest.approx(1.0)
+    assert summary["style"]["style_fit"]["mean"] == pytest.approx(1.0)
+    assert summary["output"]["style_fit"]["n"] == len(files)
+    assert set(results["macro"]["output"]) == {str(MULTITRACK / f) for f in files}
+
+
+@needs_shared
+def test_transfer_report_has_every_plot_and_every_file(shared_run):
+    _, out, files = shared_run
+    report = out / "r.html"
+    text = report.read_text()
+    for name in files:
+        assert name in text
+    images = embedded_images(report)
+    # 3 distribution plots, then per example: piano rolls, chroma, profile heatmaps.
+    assert len(images) == 3 + 2 * 3
+    assert_images_show_something(images)
+    for caption in ("piano rolls", "chroma of content and output", "style profiles of"):
+        assert caption in text
+
+
+@needs_shared
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="chromium is not installed")
+def test_the_report_opens_in_headless_chromium(shared_run, tmp_path):
+    _, out, _ = shared_run
+    shot = tmp_path / "shot.png"
+    subprocess.run(
+        [
+            *("chromium", "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars"),
+            *("--window-size=1200,2400", f"--screenshot={shot}", (out / "r.html").as_uri()),
+        ],
+        capture_output=True,
+        timeout=120,
+        check=True,
+    )
+    image = imread(shot)
+    assert image.shape[:2] == (2400, 1200)
+    # The page draws text, tables and plots: many pixels are far from white.
+    assert (image[..., :3].mean(axis=2) < 0.5).mean() > 0.01
+
+
+def band_and_chorale(tmp_path: Path) -> Path:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    shutil.copy(example_path("band.mid"), folder / "band.mid")
+    shutil.copy(example_path("chorale.mid"), folder / "chorale.mid")
+    return folder
+
+
+def test_outputs_are_matched_by_name_and_a_bad_file_is_skipped(tmp_path, capsys):
+    folder = band_and_chorale(tmp_path)
+    outputs = tmp_path / "out"
+    outputs.mkdir()
+    shutil.copy(folder / "band.mid", outputs / "chorale__band.mid")  # content chorale, style band
+    shutil.copy(folder / "chorale.mid", outputs / "chorale.mid")
+    (outputs / "band.mid").write_bytes(b"MThd garbage")
+    (outputs / "orphan__nothing.mid").write_bytes(b"")
+    code = main(
+        [
+            *("eval", "transfer", "--content", str(folder), "--style", str(folder)),
+            *("--output", str(outputs), "--report", str(tmp_path / "r.html"), "-q"),
+        ]
+    )
+    assert code == 0
+    results = strict_json(tmp_path / "r.json")
+    scored = {
+        (Path(t["content"]).name, Path(t["style"]).name, Path(t["output"]).name)
+        for t in results["triples"]
+    }
+    assert scored == {
+        ("chorale.mid", "band.mid", "chorale__band.mid"),
+        ("chorale.mid", "chorale.mid", "chorale.mid"),
+    }
+    skipped = {Path(s["file"]).name: s["reason"] for s in results["skipped"]}
+    assert set(skipped) == {"band.mid", "orphan__nothing.mid"}
+    assert "no content file" in skipped["orphan__nothing.mid"]
+    assert "groove: warning:" in capsys.readouterr().err
+    assert "Skipped files (2)" in (tmp_path / "r.html").read_text()
+    # The chorale kept as itself keeps its content; the band in place of it does not.
+    by_output = {Path(t["output"]).name: t["systems"]["output"] for t in results["triples"]}
+    assert by_output["chorale.mid"]["content_preservation"] == pytest.approx(1.0)
+    assert by_output["chorale__band.mid"]["content_preservation"] < 0.9
+    assert by_output["chorale__band.mid"]["style_fit_mean"] == pytest.approx(1.0)
+
+
+def test_pairs_file_format(tmp_path):
+    folder = band_and_chorale(tmp_path)
+    pairs = tmp_path / "pairs.tsv"
+    pairs.write_text("# a comment\ncontent\tstyle\toutput\n\nband.mid\tchorale.mid\tband.mid\n")
+    triples = read_pairs(pairs, folder, folder, folder)
+    assert [(t.content.name, t.style.name, t.output.name) for t in triples] == [
+        ("band.mid", "chorale.mid", "band.mid")
+    ]
+    triples, skipped = match_triples(folder, folder, folder)
+    assert len(triples) == 2 and skipped == []
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "groove.cli", *args], capture_output=True, text=True, timeout=300
+    )
+
+
+def test_bad_pairs_and_folders_exit_2_with_one_line(tmp_path):
+    folder = band_and_chorale(tmp_path)
+    pairs = tmp_path / "pairs.tsv"
+    pairs.write_text("band.mid\tchorale.mid\n")
+    dirs = ["--content", str(folder), "--style", str(folder), "--output", str(folder)]
+    report = tmp_path / "r.html"
+    result = run_cli("eval", "transfer", *dirs, "--pairs", str(pairs), "--report", str(report))
+    assert result.returncode == 2
+    assert (
+        result.stderr == f"groove: error: {pairs}:1: expected 3 tab-separated paths "
+        "(content, style, output), got 2 field(s)\n"
+    )
+    assert not report.exists()
+    missing = tmp_path / "nowhere"
+    result = run_cli("eval", "transfer", "--content", str(missing), *dirs[2:])
+    assert result.returncode == 2 and result.stderr.count("\n") == 1
+    assert str(missing) in result.stderr
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    result = run_cli("eval", "corpus", str(folder), str(empty), "--report", str(report))
+    assert result.returncode == 0  # an empty folder has no numbers, but that is no error
+
+
+def test_corpus_of_a_folder_against_itself_overlaps_fully(tmp_path):
+    folder = band_and_chorale(tmp_path)
+    results = evaluate_corpus([folder, folder], progress=False)
+    assert results["overlap"] == {}  # the same folder twice is one folder
+    other = tmp_path / "copy"
+    shutil.copytree(folder, other)
+    results = evaluate_corpus([folder, other], progress=False)
+    for name, overlap in results["overlap"][str(other)].items():
+        assert overlap["overlapping_area"] == pytest.approx(1.0, abs=1e-6), name
+
+
+def test_corpus_cli_writes_json_and_report(tmp_path, capsys):
+    folder = band_and_chorale(tmp_path)
+    other = SHARED_MIDI / "muspy" if SHARED_MIDI.is_dir() else tmp_path
+    report = tmp_path / "c.html"
+    assert main(["eval", "corpus", str(folder), str(other), "--report", str(report), "-q"]) == 0
+    results = strict_json(tmp_path / "c.json")
+    band = results["files"][str(folder)][str(folder / "band.mid")]
+    assert set(band) == set(results["summary"][str(folder)]) == set(METRICS)
+    assert band["drum_pattern_consistency"] == 1.0  # the band's drums sit on sixteenths
+    assert set(results["overlap"]) == {str(other)}
+    assert "pitch_class_entropy" in capsys.readouterr().out
+    images = embedded_images(report)
+    assert len(images) == 8
+    assert_images_show_something(images)
+
+
+def test_transfer_api_rejects_an_output_folder_without_matches(tmp_path):
+    folder = band_and_chorale(tmp_path)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    from groove.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="no output"):
+        evaluate_transfer(folder, folder, empty, progress=False)
