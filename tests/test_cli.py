@@ -24,7 +24,16 @@ def test_help_does_not_import_heavy_libraries():
 
 
 @pytest.mark.parametrize(
-    "argv", [["--help"], ["tokenize", "--help"], ["detokenize", "--help"], ["demo", "--help"]]
+    "argv",
+    [
+        ["--help"],
+        ["tokenize", "--help"],
+        ["detokenize", "--help"],
+        ["demo", "--help"],
+        ["eval", "--help"],
+        ["eval", "transfer", "--help"],
+        ["eval", "corpus", "--help"],
+    ],
 )
 def test_every_help_answers(argv, capsys):
     with pytest.raises(SystemExit) as info:
