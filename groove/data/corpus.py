@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from groove.data.band import render_score
-from groove.data.charts import random_chart
+from groove.data.charts import parse_chart, random_chart
 from groove.data.styles import Style
 from groove.errors import ConfigError
 from groove.fileio import atomic_open
@@ -123,7 +123,6 @@ def plan_corpus(
 
 def _render_shard(args: tuple[str, str, list[dict], dict[int, dict], dict[int, dict]]) -> int:
     """Render one shard into `<shard>.part`, then rename it; returns files written."""
-    from groove.data.charts import parse_chart
 
     out, shard, items, styles, charts = args
     final = Path(out) / shard
