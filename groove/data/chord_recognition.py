@@ -22,7 +22,7 @@ import numpy as np
 
 from groove.data.charts import METERS, QUALITIES, Chart, Chord, _merge_repeats
 from groove.errors import ConfigError
-from groove.eval.notes import as_score, notes_of
+from groove.eval.notes import as_score, notes_of, sounding
 
 FRAMES_PER_BEAT = 12
 # Ninths are left out: their five tones let a seventh chord with a passing note win.
@@ -103,19 +103,15 @@ def chart_from_midi(
     if not keep.any():
         raise ConfigError(f"no pitched note starts in the first {max_bars} bars (max_bars)")
 
-    # Piano roll by running sums of +1 at onsets, -1 at offsets: (128, frames) sounding.
-    delta = np.zeros((128, frames + 1), dtype=np.int32)
-    np.add.at(delta, (pitch, start), 1)
-    np.add.at(delta, (pitch, end), -1)
-    roll = np.cumsum(delta, axis=1)[:, :frames] > 0
-    sounding = roll.any(axis=0)
+    roll = sounding(pitch, start, end, 128, frames) > 0  # (128, frames)
+    heard = roll.any(axis=0)
     lowest = np.argmax(roll, axis=0) % 12  # the lowest sounding pitch class per frame
     frame_window = np.arange(frames) // window_frames
     per_pitch = roll.reshape(128, windows, window_frames).sum(2) / FRAMES_PER_BEAT  # beats
     chroma = np.zeros((windows, 12))
     np.add.at(chroma.T, np.arange(128) % 12, per_pitch)
     bass = np.zeros((windows, 12))
-    np.add.at(bass, (frame_window[sounding], lowest[sounding]), 1.0)
+    np.add.at(bass, (frame_window[heard], lowest[heard]), 1.0)
     bass /= np.maximum(bass.sum(1, keepdims=True), 1.0)  # share of the window, 0-1
 
     # Templates, simplest first so that argmax breaks ties toward fewer tones.

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from groove.errors import ConfigError, GrooveWarning
-from groove.eval.notes import notes_of
+from groove.eval.notes import notes_of, sounding
 
 # A chromagram longer than this many frames (about 97 hours at 120 qpm) is refused
 # rather than allocated: a hostile score could otherwise ask for terabytes.
@@ -50,12 +50,7 @@ def chromagram(midi: Any, frames_per_beat: int = 12) -> np.ndarray:
         raise ConfigError(
             f"the piece is {frames / frames_per_beat:.0f} beats long, too long for a chromagram"
         )
-    # Mark onsets +1 and offsets -1, then a running sum gives the notes sounding.
-    delta = np.zeros((12, frames + 1), dtype=np.int64)
-    pitch_class = notes.pitch % 12
-    np.add.at(delta, (pitch_class, start), 1)
-    np.add.at(delta, (pitch_class, end), -1)
-    return np.cumsum(delta, axis=1)[:, :frames]
+    return sounding(notes.pitch % 12, start, end, 12, frames)
 
 
 def box_smooth(chroma: np.ndarray, window: int, stride: int) -> np.ndarray:

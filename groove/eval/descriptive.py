@@ -20,7 +20,7 @@ import numpy as np
 
 from groove.errors import ConfigError
 from groove.eval.content import MAX_FRAMES
-from groove.eval.notes import as_score, notes_of
+from groove.eval.notes import as_score, notes_of, sounding
 from groove.midi import Score
 
 RESOLUTION = 12  # grid steps per beat
@@ -71,10 +71,7 @@ def _pianoroll_counts(midi: Any, resolution: int) -> np.ndarray:
     if steps > MAX_FRAMES:
         raise ConfigError(f"the piece is {steps / resolution:.0f} beats long, too long to measure")
     # A binary piano roll, as muspy's: one pitch on two tracks sounds once.
-    roll = np.zeros((128, steps + 1), dtype=np.int32)
-    np.add.at(roll, (notes.pitch, start), 1)
-    np.add.at(roll, (notes.pitch, end), -1)
-    return (np.cumsum(roll, axis=1)[:, :steps] > 0).sum(axis=0)
+    return (sounding(notes.pitch, start, end, 128, steps) > 0).sum(axis=0)
 
 
 def polyphony(midi: Any, resolution: int = RESOLUTION) -> float:

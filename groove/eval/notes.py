@@ -73,6 +73,22 @@ class Notes:
         return float(self.end.max()) if len(self) else 0.0
 
 
+def sounding(
+    rows: np.ndarray, start: np.ndarray, end: np.ndarray, n_rows: int, frames: int
+) -> np.ndarray:
+    """How many notes sound in each (row, frame): note i fills row `rows[i]` over
+    frames `[start[i], end[i])`. Running sums of +1 at onsets and -1 at offsets, so
+    the cost is one pass over the roll whatever the note lengths.
+
+    Returns:
+        int64 array of shape `(n_rows, frames)`.
+    """
+    delta = np.zeros((n_rows, frames + 1), dtype=np.int64)
+    np.add.at(delta, (rows, start), 1)
+    np.add.at(delta, (rows, end), -1)
+    return np.cumsum(delta, axis=1)[:, :frames]
+
+
 def notes_of(midi: Any, role: str | None = None, drums: bool | None = None) -> Notes:
     """The notes of `midi` in beats.
 
