@@ -142,14 +142,13 @@ def _bass(
 ) -> None:
     low, high = part.register
     chords = chart.chords
-    starts = np.array([c.start_beat for c in chords])
     previous = (low + high) // 2
     hold = HOLD_FRACTION[part.articulation]
     for bar in range(grid.bars):
         pattern = _pattern(part.patterns, bar, grid.steps)
         for step, end_step, c in _spans(pattern, "R5837bASC"):
             t = grid.time(bar, step)
-            index = max(int(np.searchsorted(starts, t + 1e-9, side="right")) - 1, 0)
+            index = chart.chord_index(t)
             chord = chords[index]
             following = chords[(index + 1) % len(chords)]
             intervals = QUALITIES[chord.quality]
@@ -193,12 +192,11 @@ def _comp(
     grid: _Grid,
     rng: np.random.Generator,
 ) -> None:
-    starts = np.array([c.start_beat for c in chart.chords])
     hold = HOLD_FRACTION[part.articulation]
     voiced: dict[int, list[int]] = {}
 
     def chord_pitches(t: float) -> list[int]:
-        index = max(int(np.searchsorted(starts, t + 1e-9, side="right")) - 1, 0)
+        index = chart.chord_index(t)
         if index not in voiced:
             voiced[index] = voicing(chart.chords[index], part.voicing, part.register)
         return voiced[index]

@@ -13,6 +13,7 @@ with one chord per bar or two that split it evenly.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 from typing import NamedTuple
 
@@ -99,10 +100,21 @@ class Chart:
     def duration_beats(self) -> float:
         return self.bars * self.beats_per_bar
 
+    @functools.cached_property
+    def _starts(self) -> np.ndarray:
+        return np.array([c.start_beat for c in self.chords])
+
+    def chord_index(self, beat: float) -> int:
+        """Index of the chord sounding at `beat` (the last one past the end).
+
+        A chord counts from 1e-9 beats before its start, so a grid time that float
+        arithmetic puts a hair early still finds it.
+        """
+        return max(int(np.searchsorted(self._starts, beat + 1e-9, side="right")) - 1, 0)
+
     def chord_at(self, beat: float) -> Chord:
         """The chord sounding at `beat` (the last one past the end)."""
-        starts = [c.start_beat for c in self.chords]
-        return self.chords[max(int(np.searchsorted(starts, beat, side="right")) - 1, 0)]
+        return self.chords[self.chord_index(beat)]
 
     def to_text(self) -> str:
         """The chart as `| C | Am7 | Dm7 G7 | C/E - |`; `parse_chart` reads it back.
