@@ -29,11 +29,20 @@ _FAMILY_ROLE = {
 }
 
 
+# A track named for its role keeps that role whatever its program: groove's band
+# names its tracks so, and its string pads may use pad, choir, brass or organ sounds.
+_NAME_ROLE = {"bass": "bass", "piano": "keys", "keys": "keys", "guitar": "guitar"}
+_NAME_ROLE |= {"strings": "strings", "pad": "strings", "pads": "strings"}
+
+
 def role_of(track: Track) -> str:
-    """The role of a track: one of `ROLES`, from its GM program family or drum flag."""
+    """The role of a track: one of `ROLES`. Drum tracks are "drums"; a track named
+    for a role ("Bass", "Piano", "Keys", "Guitar", "Strings", "Pad") has that role;
+    any other takes the role of its GM program family."""
     if track.is_drum:
         return "drums"
-    return _FAMILY_ROLE.get(int(track.program) // 8, "other")
+    named = _NAME_ROLE.get(track.name.strip().lower())
+    return named or _FAMILY_ROLE.get(int(track.program) // 8, "other")
 
 
 def as_score(midi: Any) -> Score:

@@ -136,6 +136,16 @@ def test_roles_follow_general_midi_families():
     assert role_of(Track(0, is_drum=True)) == "drums"
 
 
+def test_a_track_named_for_its_role_keeps_it():
+    # The band's string pads may use a synth pad, brass or organ sound.
+    assert role_of(Track(89, False, "Strings")) == "strings"
+    assert role_of(Track(61, False, " strings ")) == "strings"
+    assert role_of(Track(16, False, "Strings")) == "strings"
+    assert role_of(Track(4, False, "Piano")) == "keys"
+    assert role_of(Track(0, True, "Bass")) == "drums"  # the drum flag wins
+    assert role_of(Track(56, False, "Lead")) == "other"
+
+
 def test_style_fit_scores_the_roles_the_style_plays():
     tracks = [Track(33, False, "bass"), Track(0, True, "kit"), Track(0, False, "piano")]
     bass = [note(b, pitch=36, track=0) for b in range(8)]
