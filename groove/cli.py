@@ -158,7 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _add_data(sub) -> None:
     p = sub.add_parser(
         "data",
-        help="build training data: the synthetic parallel-style corpus",
+        help="build training data: synthetic corpus, transfer triplets, language-model data",
         description="Build training data.",
     )
     data_sub = p.add_subparsers(title="data commands", metavar="COMMAND")
@@ -205,6 +205,28 @@ def _add_data(sub) -> None:
     t.add_argument("--seed", type=int, default=0, help="seed for the style examples")
     t.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     t.set_defaults(run=_data_triplets)
+
+    c = data_sub.add_parser(
+        "corpus",
+        help="language-model data from MIDI folders or the music21 corpus",
+        description="Collect language-model training data: MIDI files, folders of them "
+        "(searched recursively) or music21 corpus names (music21:bach, music21:palestrina, "
+        "music21:bach/bwv66.6), split train/val/test by file. Notes are stored, not tokens, "
+        "so training transposes and time-stretches them afresh each time.",
+    )
+    c.add_argument("sources", nargs="+", help="MIDI files, folders, or music21:NAME")
+    c.add_argument("--out", required=True, help="output folder")
+    c.add_argument(
+        "--tokenizer", default="performance", help=f"{TOKENIZER_HELP} (default: %(default)s)"
+    )
+    c.add_argument(
+        "--splits", default="0.8,0.1,0.1", help="train,val,test fractions (default: %(default)s)"
+    )
+    c.add_argument("--seed", type=int, default=0, help="split seed (default: %(default)s)")
+    c.add_argument("--limit", type=int, help="use only the first N files")
+    c.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="processes")
+    c.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    c.set_defaults(run=_data_corpus)
 
 
 def _add_eval(sub) -> None:
@@ -379,6 +401,34 @@ def _data_triplets(args: argparse.Namespace) -> int:
     print(
         f"triplets in {args.out}: "
         + ", ".join(f"{name} {split['triplets']}" for name, split in manifest["splits"].items())
+    )
+    return 0
+
+
+def _data_corpus(args: argparse.Namespace) -> int:
+    from groove.data.lm import build_lm_corpus
+
+    try:
+        splits = [float(x) for x in _csv(args.splits)]
+    except ValueError:
+        raise GrooveError(f"--splits must be three numbers, got {args.splits!r}") from None
+    manifest = build_lm_corpus(
+        args.sources,
+        args.out,
+        tokenizer=args.tokenizer,
+        splits=splits,
+        seed=args.seed,
+        limit=args.limit,
+        workers=args.workers,
+        progress=not args.quiet,
+    )
+    counts = manifest["counts"]
+    print(
+        f"{sum(c['files'] for c in counts.values())} files in {args.out} "
+        f"({len(manifest['skipped'])} skipped): "
+        + ", ".join(
+            f"{split} {c['files']} files / {c['tokens']:,} tokens" for split, c in counts.items()
+        )
     )
     return 0
 
