@@ -26,7 +26,8 @@ from typing import Any
 
 import numpy as np
 
-from groove.data.charts import METERS
+from groove.data.band import render_score
+from groove.data.charts import METERS, parse_chart
 from groove.data.corpus import MANIFEST, SPLITS
 from groove.data.segments import (
     TRANSFER_ROLES,
@@ -36,6 +37,7 @@ from groove.data.segments import (
     role_score,
     segments,
 )
+from groove.data.styles import Style
 from groove.errors import ConfigError
 from groove.fileio import atomic_open
 from groove.midi import Score, load
@@ -73,7 +75,7 @@ def _bar_end(chart: dict[str, Any], tpb: int) -> int:
 
 
 def corpus_triplets(
-    corpus: str | os.PathLike,
+    corpus: str | os.PathLike | dict[str, Any],
     split: str,
     *,
     bars: int = 8,
@@ -82,6 +84,7 @@ def corpus_triplets(
     seed: int = 0,
     max_tokens: int = MAX_TOKENS,
     stats: dict[str, int] | None = None,
+    charts: set[int] | None = None,
 ) -> Iterator[Triplet]:
     """Every triplet of one split of a corpus built by `groove data synth`.
 
@@ -93,7 +96,9 @@ def corpus_triplets(
     skipped and counted in `stats`.
 
     Args:
-        corpus: The corpus folder (with its `manifest.json`).
+        corpus: The corpus folder (with its `manifest.json`), or a plan from
+            `groove.data.corpus.plan_corpus`, rendered in memory (the same notes
+            the files hold, without writing them).
         split: "train", "val", "test" or "itest".
         bars: Bars per segment; a chart's last, shorter segment is kept when it has
             at least half as many.
@@ -102,15 +107,19 @@ def corpus_triplets(
         seed: Seed for the choice of style examples.
         max_tokens: Longest style example or target kept.
         stats: A dict that receives counts of what was kept and skipped.
+        charts: Only these charts (indices), to share the work between processes.
     """
     if split not in SPLITS:
         raise ConfigError(f"unknown split {split!r}; choose from {', '.join(SPLITS)}")
     roles = [parse_role(r) for r in roles]
     tokenizer = tokenizer or BeatTokenizer()
-    corpus = Path(corpus)
-    manifest = read_manifest(corpus)
+    if isinstance(corpus, dict):
+        manifest, corpus = corpus, None
+    else:
+        corpus = Path(corpus)
+        manifest = read_manifest(corpus)
     stats = {} if stats is None else stats
-    charts = {c["index"]: c for c in manifest["charts"]}
+    charts_info = {c["index"]: c for c in manifest["charts"]}
     # Content and target come from the split; "itest" (test charts in training
     # styles) takes its style examples from the training renders of those styles.
     by_chart: dict[int, dict[int, str]] = {}
@@ -124,11 +133,21 @@ def corpus_triplets(
             by_style.setdefault(item["style"], []).append(item["chart"])
 
     cache: dict[str, tuple[Score, list]] = {}
+    renders = {item["file"]: item for item in manifest["items"]}
+    styles = {s["index"]: s for s in manifest["styles"]}
 
     def piece(file: str, chart: int) -> tuple[Score, list]:
         if file not in cache:
-            score = load(corpus / file)
-            end = _bar_end(charts[chart], score.ticks_per_beat)
+            if corpus is None:
+                item = renders[file]
+                score = render_score(
+                    parse_chart(charts_info[chart]["text"], charts_info[chart]["meter"]),
+                    Style.random(styles[item["style"]]["seed"]),
+                    item["render_seed"],
+                )
+            else:
+                score = load(corpus / file)
+            end = _bar_end(charts_info[chart], score.ticks_per_beat)
             cache[file] = (score, segments(score, bars, min_bars=(bars + 1) // 2, end=end))
         return cache[file]
 
@@ -136,6 +155,8 @@ def corpus_triplets(
         stats[key] = stats.get(key, 0) + 1
 
     for chart in sorted(by_chart):
+        if charts is not None and chart not in charts:
+            continue
         rng = np.random.default_rng([seed, chart])
         players = sorted(by_chart[chart])
         for style_a in players:
@@ -382,6 +403,7 @@ def transfer_dataset(
 
     - "content": float32 `(batch, frames, 128)`, 1 where a note sounds (or its
       velocity / 127 with `velocity`), zero-padded in time;
+    - "content_mask": float32 `(batch, frames)`, 1 on real frames, 0 on padding;
     - "style": int32 `(batch, style_len)`, the style example's ids, PAD-padded;
     - "role": int32 `(batch,)`, an index into `TRANSFER_ROLES`;
     - "tokens": int32 `(batch, len)`, BOS then the target ids (decoder input).
@@ -430,6 +452,7 @@ def transfer_dataset(
         target = f["target"]
         inputs = {
             "content": content,
+            "content_mask": tf.ones(tf.shape(content)[:1], tf.float32),
             "style": f["style"],
             "role": f["role"],
             "tokens": tf.concat([[bos], target], 0),
@@ -437,7 +460,7 @@ def transfer_dataset(
         return inputs, tf.concat([target, [eos]], 0)
 
     ds = ds.map(to_model, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-    padding = ({"content": 0.0, "style": pad, "role": 0, "tokens": pad}, pad)
+    padding = ({"content": 0.0, "content_mask": 0.0, "style": pad, "role": 0, "tokens": pad}, pad)
     if bucket_boundaries:
         ds = ds.bucket_by_sequence_length(
             lambda inputs, target: tf.shape(target)[0],
