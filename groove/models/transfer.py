@@ -100,9 +100,12 @@ class ContentEncoder(layers.Layer):
         self.drop = layers.Dropout(dropout)
 
     def call(self, roll, frame_mask=None, training=False):
-        x = ops.expand_dims(roll, -1)  # (B, T, 128, 1)
+        # Zero padded frames before every conv: the convs look one frame ahead, and
+        # padding must look like the silence past the end of an unpadded roll.
+        keep = 1.0 if frame_mask is None else ops.cast(frame_mask, roll.dtype)[:, :, None, None]
+        x = ops.expand_dims(roll, -1) * keep  # (B, T, 128, 1)
         for conv, pool in zip(self.convs, self.pools, strict=True):
-            x = pool(conv(x))
+            x = pool(conv(x)) * keep
         shape = ops.shape(x)
         x = ops.reshape(x, (shape[0], shape[1], x.shape[2] * x.shape[3]))  # (B, T, P * F)
         mask = None if frame_mask is None else ops.cast(frame_mask, "bool")
