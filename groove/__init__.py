@@ -16,3 +16,13 @@ __version__ = "0.1.0"
 def example_path(name: str = "chorale.mid") -> str:
     """Path of a MIDI file bundled with groove ("chorale.mid" or "band.mid")."""
     return str(resources.files("groove") / "examples" / name)
+
+
+def transfer(content, style, model=None, roles=None, **kwargs):
+    """Play `content` again in the style of `style`; see `groove.style_transfer.transfer`.
+
+    >>> out = groove.transfer("song.mid", "style.mid", seed=0)      # doctest: +SKIP
+    """
+    from groove.style_transfer import transfer as run
+
+    return run(content, style, model=model, roles=roles, **kwargs)

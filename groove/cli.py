@@ -150,9 +150,69 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(run=_render)
 
+    _add_transfer(sub)
     _add_eval(sub)
     _add_data(sub)
     return parser
+
+
+def _add_transfer(sub) -> None:
+    p = sub.add_parser(
+        "transfer",
+        help="play a song again in the style of an example (one-shot style transfer)",
+        description="Re-play CONTENT (a song, chords, an accompaniment) in the style of STYLE "
+        "(a short example): each role (bass, keys, guitar, strings, drums) is generated from "
+        "the example's track of that role, over the content's harmony, tempo map and bars.",
+    )
+    p.add_argument("content", help="the song (MIDI)")
+    p.add_argument("style", help="an example of the style (MIDI)")
+    p.add_argument("-o", "--out", required=True, help="output MIDI file")
+    p.add_argument("--model", help="a .keras style-transfer model (default: the shipped one)")
+    p.add_argument(
+        "--roles", help="comma-separated roles, e.g. bass,piano,drums (default: all the style has)"
+    )
+    p.add_argument("--render", metavar="WAV", help="also render the output to this audio file")
+    p.add_argument("--seed", type=int, help="sampling seed (same seed, same output)")
+    p.add_argument("--temperature", type=float, default=1.0, help="0 is greedy (default: 1)")
+    p.add_argument("--top-k", type=int, help="sample among the k most likely tokens")
+    p.add_argument("--top-p", type=float, help="nucleus sampling with this mass")
+    p.add_argument(
+        "--keep-melody", action="store_true", help="copy the content's melody track unchanged"
+    )
+    p.set_defaults(run=_transfer)
+
+
+def _transfer(args: argparse.Namespace) -> int:
+    from groove import midi
+    from groove.style_transfer import transfer_score
+
+    out = Path(args.out)
+    if out.suffix.lower() not in (".mid", ".midi"):
+        raise GrooveError(f"{args.out}: the output must be a .mid file")
+    if args.render and not args.render.lower().endswith((".wav", ".flac")):
+        raise GrooveError(f"{args.render}: --render writes .wav or .flac")
+    score = transfer_score(
+        args.content,
+        args.style,
+        args.model,
+        roles=_csv(args.roles) if args.roles else None,
+        temperature=args.temperature,
+        top_k=args.top_k,
+        top_p=args.top_p,
+        seed=args.seed,
+        keep_melody=args.keep_melody,
+    )
+    midi.save(score, out)
+    print(
+        f"groove: wrote {out} ({len(score.notes)} notes, {len(score.tracks)} tracks)",
+        file=sys.stderr,
+    )
+    if args.render:
+        from groove.render import render_to_file
+
+        render_to_file(score, args.render)
+        print(f"groove: wrote {args.render}", file=sys.stderr)
+    return 0
 
 
 def _add_data(sub) -> None:

@@ -181,6 +181,14 @@ class Tokenizer(abc.ABC):
             json.dump(payload, f, indent=1)
 
     @staticmethod
+    def from_spec(spec: dict[str, Any]) -> Tokenizer:
+        """A tokenizer from `{"kind": ..., "config": {...}}`, as models store it."""
+        try:
+            return _REGISTRY[spec["kind"]].from_config(spec["config"])
+        except (KeyError, TypeError) as e:
+            raise TokenError(f"not a tokenizer description: {spec!r} ({e})") from None
+
+    @staticmethod
     def load(path: str | os.PathLike) -> Tokenizer:
         """Read a tokenizer written by `save`, of whatever kind it is."""
         try:
