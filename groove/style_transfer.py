@@ -23,6 +23,7 @@ from groove.data.segments import (
     content_roll,
     cut,
     parse_role,
+    pitched_score,
     role_score,
     segments,
 )
@@ -119,6 +120,12 @@ def transfer(
 def transfer_score(content, style, model=None, *, roles=None, temperature=1.0, top_k=None,
                    top_p=None, seed=None, keep_melody=False, max_tokens=None) -> Score:  # fmt: skip
     """`transfer`, returning a `Score`."""
+    sampler = make_sampler(temperature, top_k, top_p)
+    content_score = gmidi.load(content)
+    style_score = gmidi.load(style)
+    if not len(pitched_score(content_score).notes):
+        raise MidiError(content_score.source, "the content has no notes to take the harmony from")
+    roles = _pick_roles(style_score, roles)
     if model is None or isinstance(model, (str, os.PathLike)):
         model, tokenizer = load_transfer_model(model)
     else:
@@ -128,14 +135,7 @@ def transfer_score(content, style, model=None, *, roles=None, temperature=1.0, t
     fpb = int(data.get("frames_per_beat", 4))
     style_len = int(data.get("style_tokens", 512))
     max_tokens = int(max_tokens or data.get("max_tokens", 1023))
-    sampler = make_sampler(temperature, top_k, top_p)
-
-    content_score = gmidi.load(content)
-    style_score = gmidi.load(style)
     windows = segments(content_score, bars)
-    pitched = [t for t in content_score.tracks if not t.is_drum]
-    if not windows or not pitched or not len(role_score(content_score, None).notes):
-        raise MidiError(content_score.source, "the content has no notes to take the harmony from")
     for w in windows:
         if w.beats_per_bar not in TRAINED_BAR_BEATS:
             warnings.warn(
@@ -146,7 +146,6 @@ def transfer_score(content, style, model=None, *, roles=None, temperature=1.0, t
             )
             break
 
-    roles = _pick_roles(style_score, roles)
     examples = {
         role: _style_examples(style_score, role, bars, tokenizer, style_len) for role in roles
     }
@@ -158,7 +157,7 @@ def transfer_score(content, style, model=None, *, roles=None, temperature=1.0, t
     b = len(pairs)
     x_content = np.zeros((b, frames, 128), np.float32)
     x_mask = np.zeros((b, frames), np.float32)
-    x_style = np.zeros((b, max(len(examples[r][0]) for r in roles) if roles else 1), np.int32)
+    x_style = np.zeros((b, max(len(ids) for r in roles for ids in examples[r])), np.int32)
     x_role = np.zeros(b, np.int32)
     for i, (k, role) in enumerate(pairs):
         x_content[i, : len(rolls[k])] = rolls[k]

@@ -237,3 +237,17 @@ def test_cli_transfers_and_renders(model_path, tmp_path, capsys):
         == 2
     )
     assert "no such model" in capsys.readouterr().err
+
+
+def test_style_examples_of_any_length_fit_the_batch(model):
+    # The style's first 4 bars hold a single bass note, its next 4 a full bass line,
+    # so the examples cycled over the song's segments differ in length.
+    style = example()
+    bass = style.tracks.index(next(t for t in style.tracks if t.name == "Bass"))
+    n = style.notes
+    first = (n["track"] == bass) & (n["start"] < 16 * style.ticks_per_beat)
+    drop = first & (np.cumsum(first) > 1)
+    out = transfer_score(
+        song(bars=12), style.replace(notes=n[~drop]), model, roles=["bass"], seed=0
+    )
+    assert len(out.notes) > 0
