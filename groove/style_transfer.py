@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from groove import midi as gmidi
+from groove.data.band import TRACK_NAMES as BAND_TRACK_NAMES
 from groove.data.segments import (
     TRANSFER_ROLES,
     Segment,
@@ -33,8 +34,8 @@ from groove.midi import Score, Track
 from groove.models.sampling import EventGrammar, make_sampler, masked
 from groove.tokenizers import Tokenizer
 
-TRACK_NAMES = {"bass": "Bass", "keys": "Piano", "guitar": "Guitar", "strings": "Strings",
-               "drums": "Drums"}  # fmt: skip
+# The band's track names, so a transfer's tracks read like the corpus it learned from.
+TRACK_NAMES = {**BAND_TRACK_NAMES, "drums": "Drums"}
 # Meters the shipped model was trained on (quarter notes per bar); others are cut
 # into bars all the same, with a warning.
 TRAINED_BAR_BEATS = (4.0, 3.0, 6.0)

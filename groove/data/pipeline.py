@@ -29,6 +29,9 @@ import numpy as np
 from groove.data.band import render_score
 from groove.data.charts import METERS, parse_chart
 from groove.data.corpus import MANIFEST, SPLITS
+
+# One tokenizer file and one reader for every data folder groove writes.
+from groove.data.lm import TOKENIZER, load_tokenizer
 from groove.data.segments import (
     TRANSFER_ROLES,
     content_roll,
@@ -44,7 +47,6 @@ from groove.midi import Score, load
 from groove.tokenizers import BeatTokenizer, Tokenizer
 
 TRIPLETS = "triplets.json"
-TOKENIZER = "tokenizer.json"
 # Longest target or style example kept, in tokens; 8 busy bars of drums take ~1000.
 MAX_TOKENS = 2048
 
@@ -378,11 +380,6 @@ def read_triplets(data_dir: str | os.PathLike, split: str) -> Iterator[Triplet]:
             role=TRANSFER_ROLES[int(f["role"])],
             info={key: int(f[key]) for key in _INFO},
         )
-
-
-def load_tokenizer(data_dir: str | os.PathLike) -> Tokenizer:
-    """The tokenizer the triplets in `data_dir` were written with."""
-    return Tokenizer.load(Path(data_dir) / TOKENIZER)
 
 
 def transfer_dataset(

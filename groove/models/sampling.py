@@ -121,7 +121,6 @@ class EventGrammar:
 
     def __init__(self, codes, keys: np.ndarray, end_steps: np.ndarray, max_tokens: int,
                  max_polyphony: int = 16):  # fmt: skip
-        self.codes = codes
         self.kind = codes.kind
         self.key = codes.key.astype(np.int64)
         self.value = codes.value.astype(np.int64)
