@@ -153,6 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_transfer(sub)
     _add_eval(sub)
     _add_data(sub)
+    _add_train(sub)
     return parser
 
 
@@ -212,6 +213,64 @@ def _transfer(args: argparse.Namespace) -> int:
 
         render_to_file(score, args.render)
         print(f"groove: wrote {args.render}", file=sys.stderr)
+    return 0
+
+
+def _add_train(sub) -> None:
+    p = sub.add_parser(
+        "train",
+        help="train a model (style transfer)",
+        description="Train a model. Runs keep checkpoints, TensorBoard logs and a history; "
+        "a killed run continues with --resume.",
+    )
+    train_sub = p.add_subparsers(title="models", metavar="MODEL")
+    p.set_defaults(run=lambda args: p.print_help() or 2)
+    t = train_sub.add_parser(
+        "transfer",
+        help="the one-shot style-transfer model, on 'groove data triplets' output",
+        description="Teacher-forced cross-entropy (padding ignored) with Adam, gradient "
+        "clipping, warmup and cosine decay. Every eval_every steps: validation loss, "
+        "OUT/model.keras (best so far, the file 'groove transfer --model' takes) and "
+        "OUT/last.keras (for --resume). A NaN loss stops the run and keeps the last good "
+        "checkpoint.",
+    )
+    t.add_argument("--data", required=True, metavar="DIR", help="folder of triplets")
+    t.add_argument(
+        "--config",
+        default="small",
+        metavar="PRESET|TOML",
+        help="tiny, small, base, or a TOML file with [model] and [train] (default: small)",
+    )
+    t.add_argument("--out", required=True, metavar="RUN_DIR", help="run folder")
+    t.add_argument(
+        "--strategy",
+        default="auto",
+        choices=("auto", "cpu", "mirrored", "multiworker", "tpu"),
+        help="distribution: tf.distribute under TensorFlow, DataParallel under JAX",
+    )
+    t.add_argument(
+        "--mixed-precision", action="store_true", help="float16 compute on a GPU (bfloat16 else)"
+    )
+    t.add_argument("--resume", action="store_true", help="continue the run in RUN_DIR")
+    t.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    t.set_defaults(run=_train_transfer)
+
+
+def _train_transfer(args: argparse.Namespace) -> int:
+    from groove.training import train_transfer
+
+    _, state = train_transfer(
+        args.data,
+        args.config,
+        args.out,
+        strategy=args.strategy,
+        mixed_precision=args.mixed_precision,
+        resume=args.resume,
+        verbose=0 if args.quiet else "auto",
+    )
+    best = state.get("best_val_loss")
+    best = f", best validation loss {best:.4f} at step {state['best_step']}" if best else ""
+    print(f"groove: {state['step']} steps{best}; model in {Path(args.out) / 'model.keras'}")
     return 0
 
 

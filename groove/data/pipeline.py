@@ -393,6 +393,7 @@ def transfer_dataset(
     velocity: bool = False,
     bucket_boundaries: Sequence[int] | None = (128, 256, 512, 1024),
     drop_remainder: bool = False,
+    max_style_tokens: int | None = None,
 ):
     """Batches of triplets as a `tf.data.Dataset` of `(inputs, targets)`.
 
@@ -421,6 +422,7 @@ def transfer_dataset(
             pads each batch to its own longest example.
         drop_remainder: Drop a last, smaller batch (needed for some distribution
             strategies).
+        max_style_tokens: Cut style examples to their first this many ids.
     """
     import tensorflow as tf
 
@@ -450,7 +452,7 @@ def transfer_dataset(
         inputs = {
             "content": content,
             "content_mask": tf.ones(tf.shape(content)[:1], tf.float32),
-            "style": f["style"],
+            "style": f["style"][:max_style_tokens] if max_style_tokens else f["style"],
             "role": f["role"],
             "tokens": tf.concat([[bos], target], 0),
         }

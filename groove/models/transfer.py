@@ -20,6 +20,8 @@ from typing import Any
 import keras
 from keras import layers, ops
 
+from groove.errors import ConfigError
+
 PACKAGE = "groove"
 
 
@@ -102,6 +104,7 @@ class ContentEncoder(layers.Layer):
     def call(self, roll, frame_mask=None, training=False):
         # Zero padded frames before every conv: the convs look one frame ahead, and
         # padding must look like the silence past the end of an unpadded roll.
+        roll = ops.cast(roll, self.compute_dtype)  # mixed precision computes in 16 bits
         keep = 1.0 if frame_mask is None else ops.cast(frame_mask, roll.dtype)[:, :, None, None]
         x = ops.expand_dims(roll, -1) * keep  # (B, T, 128, 1)
         for conv, pool in zip(self.convs, self.pools, strict=True):
@@ -139,7 +142,7 @@ class StyleEncoder(layers.Layer):
         self.drop = layers.Dropout(dropout)
 
     def call(self, ids, training=False):
-        mask = ops.cast(ops.not_equal(ids, 0), "float32")[..., None]  # (B, S, 1)
+        mask = ops.cast(ops.not_equal(ids, 0), self.compute_dtype)[..., None]  # (B, S, 1)
         x = self.drop(self.embedding(ids), training=training) * mask
         for conv, pool, mask_pool in zip(self.convs, self.pools, self.mask_pools, strict=True):
             x = pool(conv(x))
@@ -175,7 +178,7 @@ class AttentionDecoder(layers.Layer):
         self.query_proj = layers.Dense(attention_units)
         self.score = layers.Dense(1, use_bias=False)
         self.init_state = layers.Dense(units, activation="tanh")
-        self.out = layers.Dense(vocab_size)
+        self.out = layers.Dense(vocab_size, dtype="float32")  # float32 logits under mixed precision
         self.drop = layers.Dropout(dropout)
 
     def start(self, memory, memory_mask, cond):
@@ -191,7 +194,8 @@ class AttentionDecoder(layers.Layer):
 
     def _attend(self, state, keys, memory, memory_mask):
         scores = self.score(ops.tanh(keys + self.query_proj(state)[:, None, :]))[..., 0]  # (B, T)
-        scores = ops.where(ops.cast(memory_mask, "bool"), scores, ops.full_like(scores, -1e9))
+        # -1e4 stays finite in float16 and still gives padded frames zero weight.
+        scores = ops.where(ops.cast(memory_mask, "bool"), scores, ops.full_like(scores, -1e4))
         weights = ops.softmax(scores, axis=-1)
         return ops.sum(weights[..., None] * memory, axis=1)  # (B, 2 * content_units)
 
@@ -319,6 +323,6 @@ def build_model(
 ) -> StyleTransferModel:
     """A new `StyleTransferModel` from a preset ("tiny", "small", "base") and overrides."""
     if preset not in PRESETS:
-        raise ValueError(f"unknown preset {preset!r}; choose from {', '.join(PRESETS)}")
+        raise ConfigError(f"unknown preset {preset!r}; choose from {', '.join(PRESETS)}")
     config = TransferConfig(vocab_size=vocab_size, **{**PRESETS[preset], **overrides})
     return StyleTransferModel(config, tokenizer=tokenizer, data=data)

@@ -1,0 +1,484 @@
+"""Training runs: configs, distribution, checkpoints, resume and a NaN guard.
+
+`fit` trains any compiled-here Keras model on `tf.data` datasets and keeps a run
+folder:
+
+    RUN_DIR/run.json        settings, data, replicas, and the state to resume from
+    RUN_DIR/model.keras     best validation loss so far, weights only (no optimizer)
+    RUN_DIR/last.keras      the latest good state, with the optimizer (for --resume)
+    RUN_DIR/history.csv     one line of train and validation loss per evaluation
+    RUN_DIR/logs/           TensorBoard logs (when TensorFlow is installed)
+
+It uses `keras.Model.fit`, its progress bar and its TensorBoard callback. Checkpoints
+are our own callback rather than `ModelCheckpoint` + `BackupAndRestore`, because
+those save at the end of an epoch even when the loss has just gone NaN, and would
+then overwrite the last good state the run must keep.
+
+`train_transfer` is `groove train transfer`: it reads the triplets of
+`groove data triplets` and trains a `StyleTransferModel`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from groove.errors import ConfigError, GrooveError
+from groove.fileio import atomic_open
+
+STRATEGIES = ("auto", "cpu", "mirrored", "multiworker", "tpu")
+
+# Training settings, in a TOML file's [train] table (a preset's are these).
+TRAIN_DEFAULTS: dict[str, Any] = {
+    "batch_size": 32,
+    "steps": 2000,  # optimizer steps in all
+    "learning_rate": 1e-3,
+    "warmup_steps": 100,  # linear warmup, then cosine decay to final_lr_fraction * lr
+    "final_lr_fraction": 0.05,
+    "clipnorm": 1.0,
+    "eval_every": 200,  # steps between validations and checkpoints
+    "val_batches": 0,  # batches per validation; 0 = the whole split
+    "seed": 0,
+    "style_tokens": 512,  # style examples are cut to this many tokens
+}
+
+
+class TrainingError(GrooveError):
+    """A training run cannot start or cannot go on (a NaN loss, a missing checkpoint)."""
+
+
+def load_config(spec: str, presets: dict[str, dict]) -> dict[str, dict[str, Any]]:
+    """`{"model": {"preset", **overrides}, "train": {...}}` from a preset name or a TOML file.
+
+    A TOML file has a `[model]` table (`preset = "small"` plus any model settings to
+    override) and a `[train]` table (any of `TRAIN_DEFAULTS`).
+    """
+    if spec in presets:
+        return {"model": {"preset": spec}, "train": dict(TRAIN_DEFAULTS)}
+    path = Path(spec)
+    if path.suffix.lower() != ".toml":
+        raise ConfigError(f"{spec}: not a preset ({', '.join(presets)}) nor a .toml file")
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot read: {e.strerror or e}") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{path}: not valid TOML: {e}") from None
+    unknown = set(raw) - {"model", "train"}
+    if unknown:
+        raise ConfigError(
+            f"{path}: unknown table(s) {', '.join(sorted(unknown))}; use [model] and [train]"
+        )
+    model = dict(raw.get("model", {}))
+    model.setdefault("preset", "small")
+    if model["preset"] not in presets:
+        raise ConfigError(
+            f"{path}: unknown preset {model['preset']!r}; choose from {', '.join(presets)}"
+        )
+    train = dict(raw.get("train", {}))
+    unknown = set(train) - set(TRAIN_DEFAULTS)
+    if unknown:
+        raise ConfigError(f"{path}: unknown [train] setting(s) {', '.join(sorted(unknown))}")
+    return {"model": model, "train": {**TRAIN_DEFAULTS, **train}}
+
+
+# ------------------------------------------------------------------ distribution
+
+
+class Distribution:
+    """A strategy by name: `scope()` to build and compile in, and the replica count.
+
+    TensorFlow: "auto" is a `MirroredStrategy` over several GPUs, else the default;
+    "cpu" pins one CPU; "mirrored" mirrors over every GPU, or every logical CPU
+    device when there is no GPU; "multiworker" reads `TF_CONFIG`; "tpu" connects to
+    the TPU cluster. JAX: "auto", "mirrored" and "tpu" shard batches over every
+    device with `keras.distribution.DataParallel` when there are several,
+    "multiworker" first calls `keras.distribution.initialize()`, "cpu" uses one device.
+    """
+
+    def __init__(self, name: str = "auto"):
+        import keras
+
+        if name not in STRATEGIES:
+            raise ConfigError(f"unknown strategy {name!r}; choose from {', '.join(STRATEGIES)}")
+        self.name, self.backend = name, keras.backend.backend()
+        self.strategy = None  # tf.distribute strategy
+        self.replicas = 1
+        if self.backend == "tensorflow":
+            self._tensorflow(name)
+        elif self.backend == "jax":
+            self._jax(name)
+        elif name not in ("auto", "cpu"):
+            raise ConfigError(f"strategy {name!r} needs the tensorflow or jax back end")
+
+    def _tensorflow(self, name):
+        import tensorflow as tf
+
+        gpus = tf.config.list_logical_devices("GPU")
+        if (name == "auto" and len(gpus) > 1) or name == "mirrored":
+            devices = [d.name for d in gpus or tf.config.list_logical_devices("CPU")]
+            self.strategy = tf.distribute.MirroredStrategy(devices)
+        elif name == "cpu":
+            self.strategy = tf.distribute.OneDeviceStrategy("/cpu:0")
+        elif name == "multiworker":
+            self.strategy = tf.distribute.MultiWorkerMirroredStrategy()
+        elif name == "tpu":
+            try:
+                resolver = tf.distribute.cluster_resolver.TPUClusterResolver()
+                tf.config.experimental_connect_to_cluster(resolver)
+                tf.tpu.experimental.initialize_tpu_system(resolver)
+            except (ValueError, tf.errors.NotFoundError) as e:
+                raise TrainingError(f"--strategy tpu: no TPU found ({e})") from None
+            self.strategy = tf.distribute.TPUStrategy(resolver)
+        if self.strategy is not None:
+            self.replicas = self.strategy.num_replicas_in_sync
+
+    def _jax(self, name):
+        import jax
+        import keras
+
+        if name == "multiworker":
+            keras.distribution.initialize()
+        devices = jax.devices()
+        if name == "tpu" and devices[0].platform != "tpu":
+            raise TrainingError("--strategy tpu: no TPU found")
+        if name != "cpu" and len(devices) > 1:
+            keras.distribution.set_distribution(keras.distribution.DataParallel(devices=devices))
+            self.replicas = len(devices)
+
+    def scope(self):
+        return self.strategy.scope() if self.strategy is not None else contextlib.nullcontext()
+
+    def close(self):
+        if self.backend == "jax" and self.replicas > 1:
+            import keras
+
+            keras.distribution.set_distribution(None)
+
+
+@contextlib.contextmanager
+def precision(mixed: bool):
+    """Mixed precision for the models built inside: float16 on a GPU, bfloat16 elsewhere."""
+    import keras
+
+    if not mixed:
+        yield None
+        return
+    old = keras.config.dtype_policy()
+    policy = "mixed_float16" if _has_gpu() else "mixed_bfloat16"
+    keras.config.set_dtype_policy(policy)
+    try:
+        yield policy
+    finally:
+        keras.config.set_dtype_policy(old)
+
+
+def _has_gpu() -> bool:
+    import keras
+
+    if keras.backend.backend() == "jax":
+        import jax
+
+        return jax.devices()[0].platform == "gpu"
+    import tensorflow as tf
+
+    return bool(tf.config.list_logical_devices("GPU"))
+
+
+# ---------------------------------------------------------------- the run itself
+
+
+class _NanGuard:
+    """Stops the run at the first non-finite training loss (see `fit`)."""
+
+    def __init__(self):
+        self.step = None
+
+
+def _callbacks(run_dir: Path, state: dict, guard: _NanGuard, eval_every: int, save_best):
+    import keras
+    import numpy as np
+
+    class NanGuard(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            loss = (logs or {}).get("loss")
+            if loss is not None and not math.isfinite(float(loss)):
+                guard.step = state["step"] + batch + 1
+                self.model.stop_training = True
+
+    class Checkpoints(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            logs = logs or {}
+            val = logs.get("val_loss")
+            # Weights are checked too: a NaN input can poison a conv kernel while
+            # ReLU and max-pooling keep that step's loss finite.
+            finite = all(np.isfinite(w).all() for w in self.model.get_weights())
+            if guard.step is not None or not finite or not math.isfinite(float(val or 0.0)):
+                guard.step = guard.step or state["step"] + eval_every
+                self.model.stop_training = True
+                return  # keep the last good state
+            state["step"] += eval_every
+            state["epoch"] = epoch + 1
+            state["train_loss"] = float(logs.get("loss", math.nan))
+            if val is None:  # no validation split: the latest model is the best known
+                save_best(self.model, run_dir / "model.keras")
+            else:
+                state["val_loss"] = float(val)
+                if state.get("best_val_loss") is None or val < state["best_val_loss"]:
+                    state["best_val_loss"], state["best_step"] = float(val), state["step"]
+                    save_best(self.model, run_dir / "model.keras")
+            _save_full(self.model, run_dir / "last.keras")
+            _write_json(run_dir / "run.json", state)
+
+    return [NanGuard(), Checkpoints()]
+
+
+def fit(
+    build: Callable[[], Any],
+    train_data: Callable[[int, int], Any],
+    val_data: Callable[[int], Any] | None,
+    run_dir: str | os.PathLike,
+    *,
+    train: dict[str, Any],
+    strategy: str = "auto",
+    mixed_precision: bool = False,
+    resume: bool = False,
+    info: dict[str, Any] | None = None,
+    verbose: str | int = "auto",
+    callbacks: list | None = None,
+) -> tuple[Any, dict[str, Any]]:
+    """Train, validating and checkpointing every `train["eval_every"]` steps.
+
+    Args:
+        build: Makes the (uncompiled) model; called inside the strategy's scope.
+        train_data: `(global_batch, seed) -> tf.data.Dataset` repeating forever.
+        val_data: `global_batch -> tf.data.Dataset` of one pass, or None.
+        run_dir: The run folder (see the module docstring).
+        train: Training settings (`TRAIN_DEFAULTS` keys).
+        strategy: One of `STRATEGIES`.
+        mixed_precision: Compute in float16 (GPU) or bfloat16, keep float32 weights.
+        resume: Continue from `run_dir/last.keras`; the other settings must match.
+        info: Extra JSON-ready facts written to `run.json`.
+        verbose: `keras.Model.fit`'s verbosity ("auto": a progress bar on a terminal).
+        callbacks: More Keras callbacks, called after the checkpoints are written.
+
+    Returns:
+        `(model, state)`: the trained model (as in `last.keras`) and the run state
+        written to `run.json` (steps done, losses, best step).
+
+    Raises:
+        TrainingError: the loss went NaN (the last good checkpoint is kept), or
+            `resume` found no checkpoint or other settings.
+    """
+    import keras
+
+    extra = callbacks or []
+    run_dir = Path(run_dir)
+    state_path = run_dir / "run.json"
+    settings = {
+        "train": train,
+        "strategy": strategy,
+        "mixed_precision": mixed_precision,
+        **(info or {}),
+    }
+    if resume:
+        if not (run_dir / "last.keras").is_file() or not state_path.is_file():
+            raise TrainingError(f"{run_dir}: nothing to resume (no last.keras and run.json)")
+        state = json.loads(state_path.read_text(encoding="utf-8"))
+        if state["settings"] != json.loads(json.dumps(settings)):
+            raise TrainingError(
+                f"{run_dir}: the run was started with other settings; cannot resume"
+            )
+    else:
+        if (run_dir / "last.keras").exists():
+            raise TrainingError(f"{run_dir}: holds a run already; use --resume or another folder")
+        run_dir.mkdir(parents=True, exist_ok=True)
+        state = {"settings": settings, "step": 0, "epoch": 0, "best_val_loss": None}
+    every, steps = int(train["eval_every"]), int(train["steps"])
+    if every < 1 or steps < 1 or steps % every:
+        raise ConfigError(f"steps ({steps}) must be a positive multiple of eval_every ({every})")
+
+    keras.utils.set_random_seed(int(train["seed"]) + state["epoch"])
+    dist = Distribution(strategy)
+    state["replicas"] = dist.replicas
+    try:
+        with precision(mixed_precision), dist.scope():
+            if resume:
+                model = keras.saving.load_model(run_dir / "last.keras")
+            else:
+                model = build()
+                model.compile(_optimizer(train), _loss(), jit_compile=False)
+        save_best = _save_weights_only
+        train_ds = train_data(int(train["batch_size"]), int(train["seed"]) + state["epoch"])
+        val_ds = None
+        if val_data is not None:
+            val_ds = val_data(int(train["batch_size"]))
+            if train["val_batches"]:
+                val_ds = val_ds.take(int(train["val_batches"]))
+        guard = _NanGuard()
+        callbacks = _callbacks(run_dir, state, guard, every, save_best)
+        tensorboard = _tensorboard(run_dir / "logs")
+        callbacks += [keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=True)]
+        callbacks += [tensorboard] if tensorboard is not None else []
+        callbacks += list(extra)
+        if state["epoch"] < steps // every:
+            model.fit(
+                train_ds,
+                validation_data=val_ds,
+                epochs=steps // every,
+                initial_epoch=state["epoch"],
+                steps_per_epoch=every,
+                callbacks=callbacks,
+                shuffle=False,  # the datasets shuffle themselves, seeded
+                verbose=verbose,
+            )
+    finally:
+        dist.close()
+    if guard.step is not None:
+        kept = f"the last good checkpoint is {run_dir / 'last.keras'} (step {state['step']})"
+        if not state["step"]:
+            kept = "no checkpoint was good yet"
+        raise TrainingError(
+            f"{run_dir}: the loss or the weights became NaN by step {guard.step}; stopped; {kept}"
+        )
+    return model, state
+
+
+def _optimizer(train):
+    import keras
+
+    steps, warmup = int(train["steps"]), min(int(train["warmup_steps"]), int(train["steps"]) - 1)
+    lr = float(train["learning_rate"])
+    schedule = keras.optimizers.schedules.CosineDecay(
+        lr if not warmup else 0.0,
+        decay_steps=steps - warmup,
+        alpha=float(train["final_lr_fraction"]),
+        warmup_target=lr if warmup else None,
+        warmup_steps=warmup,
+    )
+    return keras.optimizers.Adam(schedule, clipnorm=float(train["clipnorm"]) or None)
+
+
+def _loss():
+    import keras
+
+    # PAD (id 0) is padding: the mean runs over real target tokens only.
+    return keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=0)
+
+
+def _tensorboard(log_dir: Path):
+    import keras
+
+    try:
+        import tensorboard  # noqa: F401  (Keras writes its logs with tf.summary)
+        import tensorflow  # noqa: F401
+    except ImportError:
+        return None
+    return keras.callbacks.TensorBoard(str(log_dir), update_freq="epoch")
+
+
+def _save_full(model, path: Path):
+    tmp = path.with_name(path.stem + ".tmp.keras")
+    model.save(tmp)
+    os.replace(tmp, path)
+
+
+def _save_weights_only(model, path: Path):
+    """The model without its optimizer state: a third of the size, and what ships."""
+    import keras
+
+    clean = type(model).from_config(model.get_config())
+    clean.set_weights(model.get_weights())
+    tmp = path.with_name(path.stem + ".tmp.keras")
+    keras.saving.save_model(clean, tmp)
+    os.replace(tmp, path)
+
+
+def _write_json(path: Path, value):
+    with atomic_open(path, "w", encoding="utf-8") as f:
+        json.dump(value, f, indent=1)
+
+
+# ------------------------------------------------------------ groove train transfer
+
+
+def train_transfer(
+    data: str | os.PathLike,
+    config: str,
+    out: str | os.PathLike,
+    *,
+    strategy: str = "auto",
+    mixed_precision: bool = False,
+    resume: bool = False,
+    verbose: str | int = "auto",
+    callbacks: list | None = None,
+) -> tuple[Any, dict[str, Any]]:
+    """Train a one-shot `StyleTransferModel` on `groove data triplets` output.
+
+    Args:
+        data: The triplets folder (its "train" split is trained on, "val" validates).
+        config: A preset ("tiny", "small", "base") or a TOML file (see `load_config`).
+        out: The run folder; the best model is `out/model.keras`.
+        strategy, mixed_precision, resume, verbose, callbacks: As in `fit`.
+
+    Returns:
+        `(model, state)` as from `fit`.
+    """
+    from groove.data.pipeline import TRIPLETS, load_tokenizer, transfer_dataset
+    from groove.models.transfer import PRESETS, build_model
+
+    data = Path(data)
+    manifest_path = data / TRIPLETS
+    if not manifest_path.is_file():
+        raise ConfigError(f"{data}: no {TRIPLETS}; make one with 'groove data triplets'")
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    if "train" not in manifest["splits"]:
+        raise ConfigError(f"{data}: has no train split")
+    settings = load_config(config, PRESETS)
+    train, model_config = settings["train"], dict(settings["model"])
+    tokenizer = load_tokenizer(data)
+    style_tokens = int(train["style_tokens"])
+    spec = {
+        "tokenizer": {"kind": tokenizer.kind, "config": tokenizer.get_config()},
+        "data": {
+            "bars": manifest["config"]["bars"],
+            "frames_per_beat": 4,
+            "velocity": False,
+            "max_tokens": manifest["config"]["max_tokens"],
+            "style_tokens": style_tokens,
+        },
+    }
+    preset = model_config.pop("preset")
+
+    def build():
+        return build_model(tokenizer.vocab_size, preset, **spec, **model_config)
+
+    def batches(split, batch, seed, repeat):
+        return transfer_dataset(
+            data, split, batch_size=batch, shuffle=repeat, repeat=repeat, seed=seed,
+            max_style_tokens=style_tokens, drop_remainder=repeat,
+        )  # fmt: skip
+
+    has_val = "val" in manifest["splits"] and manifest["splits"]["val"]["triplets"] > 0
+    return fit(
+        build,
+        lambda batch, seed: batches("train", batch, seed, True),
+        (lambda batch: batches("val", batch, 0, False)) if has_val else None,
+        out,
+        train=train,
+        strategy=strategy,
+        mixed_precision=mixed_precision,
+        resume=resume,
+        info={"data": str(data.resolve()), "model": settings["model"]},
+        verbose=verbose,
+        callbacks=callbacks,
+    )

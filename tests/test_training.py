@@ -1,0 +1,235 @@
+"""`groove train transfer` and `groove.training`: real (tiny) training runs on a
+synthetic corpus, on one device and on two logical CPU devices."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import keras
+import numpy as np
+import pytest
+
+from groove.cli import main
+from groove.data.corpus import build_corpus
+from groove.data.pipeline import transfer_dataset, write_triplets
+from groove.errors import ConfigError
+from groove.training import TrainingError, fit, load_config, train_transfer
+
+TINY = """
+[model]
+preset = "tiny"
+[train]
+batch_size = 8
+steps = 4
+eval_every = 2
+warmup_steps = 1
+val_batches = 2
+style_tokens = 128
+"""
+
+
+@pytest.fixture(scope="module")
+def triplets(tmp_path_factory):
+    root = tmp_path_factory.mktemp("train")
+    build_corpus(root / "corpus", 40, 20, styles_per_chart=2, progress=False)
+    write_triplets(root / "corpus", root / "triplets", splits=("train", "val"), progress=False)
+    (root / "tiny.toml").write_text(TINY)
+    return root
+
+
+def val_batch(triplets):
+    return next(iter(transfer_dataset(triplets / "triplets", "val", batch_size=4, shuffle=False)))
+
+
+def test_a_run_trains_checkpoints_and_reloads_with_identical_logits(triplets, tmp_path):
+    run = tmp_path / "run"
+    model, state = train_transfer(
+        triplets / "triplets", str(triplets / "tiny.toml"), run, strategy="cpu", verbose=0
+    )
+    assert state["step"] == 4 and state["replicas"] == 1
+    assert np.isfinite(state["train_loss"]) and np.isfinite(state["best_val_loss"])
+    assert {"model.keras", "last.keras", "run.json", "history.csv"} <= {
+        p.name for p in run.iterdir()
+    }
+    assert any((run / "logs").rglob("events.out.tfevents.*"))  # TensorBoard
+    assert len((run / "history.csv").read_text().splitlines()) == 1 + 2  # header + 2 evaluations
+    x, _ = val_batch(triplets)
+    reloaded = keras.saving.load_model(run / "last.keras")
+    np.testing.assert_array_equal(model(x), reloaded(x))
+    assert int(reloaded.optimizer.iterations) == 4
+    best = keras.saving.load_model(run / "model.keras")  # what `groove transfer --model` takes
+    assert best.data_config["style_tokens"] == 128
+    assert best.tokenizer_config["kind"] == "beat"
+
+
+def test_training_lowers_the_validation_loss(triplets, tmp_path):
+    config = tmp_path / "c.toml"
+    config.write_text(
+        TINY.replace("steps = 4", "steps = 30").replace("eval_every = 2", "eval_every = 10")
+        + "learning_rate = 0.01\n"
+    )
+    train_transfer(triplets / "triplets", str(config), tmp_path / "run", verbose=0)
+    lines = (tmp_path / "run" / "history.csv").read_text().splitlines()[1:]
+    val = [float(line.split(",")[2]) for line in lines]
+    assert val[0] > val[1] > val[2], val
+
+
+class Interrupt(keras.callbacks.Callback):
+    """Kills the run (as Ctrl-C would) after its first checkpoint."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        raise KeyboardInterrupt
+
+
+def test_resume_continues_a_killed_run_from_its_last_checkpoint(triplets, tmp_path):
+    run, config = tmp_path / "run", str(triplets / "tiny.toml")
+    with pytest.raises(KeyboardInterrupt):
+        train_transfer(triplets / "triplets", config, run, verbose=0, callbacks=[Interrupt()])
+    assert json.loads((run / "run.json").read_text())["step"] == 2
+    with pytest.raises(TrainingError, match="--resume"):
+        train_transfer(triplets / "triplets", config, run, verbose=0)
+    model, state = train_transfer(triplets / "triplets", config, run, resume=True, verbose=0)
+    assert state["step"] == 4
+    assert int(model.optimizer.iterations) == 4  # 2 before the kill, 2 after: not restarted
+    assert len((run / "history.csv").read_text().splitlines()) == 1 + 2
+
+
+def test_resume_needs_a_run_and_the_same_settings(triplets, tmp_path):
+    with pytest.raises(TrainingError, match="nothing to resume"):
+        train_transfer(triplets / "triplets", "tiny", tmp_path / "none", resume=True, verbose=0)
+    run = tmp_path / "run"
+    with pytest.raises(KeyboardInterrupt):
+        train_transfer(triplets / "triplets", str(triplets / "tiny.toml"), run, verbose=0,
+                       callbacks=[Interrupt()])  # fmt: skip
+    with pytest.raises(TrainingError, match="other settings"):
+        train_transfer(triplets / "triplets", "tiny", run, resume=True, verbose=0)
+
+
+def test_a_nan_loss_stops_the_run_and_keeps_the_last_good_checkpoint(triplets, tmp_path):
+    import tensorflow as tf
+
+    data = triplets / "triplets"
+
+    def poisoned(batch, seed):
+        # Real batches, then NaN content from the fourth step on (a corrupt shard).
+        ds = transfer_dataset(data, "train", batch_size=batch, repeat=True, seed=seed)
+
+        def poison(i, example):
+            x, y = example
+            bad = tf.where(i >= 3, np.float32("nan"), np.float32(0.0))
+            return {**x, "content": x["content"] + bad}, y
+
+        return ds.enumerate().map(poison)
+
+    def build():
+        from groove.data.pipeline import load_tokenizer
+        from groove.models.transfer import build_model
+
+        return build_model(load_tokenizer(data).vocab_size, "tiny")
+
+    settings = load_config(str(triplets / "tiny.toml"), {"tiny": {}})["train"]
+    settings["steps"] = 6
+    with pytest.raises(TrainingError, match=r"NaN by step 4; .*last good checkpoint .*\(step 2\)"):
+        fit(build, poisoned, None, tmp_path / "run", train=settings, verbose=0)
+    kept = keras.saving.load_model(tmp_path / "run" / "last.keras")
+    assert all(np.isfinite(w).all() for w in kept.get_weights())
+    assert json.loads((tmp_path / "run" / "run.json").read_text())["step"] == 2
+
+
+def test_mixed_precision_trains_with_float32_weights(triplets, tmp_path):
+    model, state = train_transfer(
+        triplets / "triplets", str(triplets / "tiny.toml"), tmp_path / "run",
+        strategy="cpu", mixed_precision=True, verbose=0,
+    )  # fmt: skip
+    assert np.isfinite(state["train_loss"])
+    assert all(w.dtype == "float32" for w in model.weights)
+    assert keras.config.dtype_policy().name == "float32"  # the global policy is restored
+
+
+TWO_DEVICES = textwrap.dedent(
+    """
+    import json, sys
+    import tensorflow as tf
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+    import keras
+    from groove.data.pipeline import transfer_dataset
+    from groove.training import train_transfer
+    data, config, run = sys.argv[1:]
+    model, state = train_transfer(data, config, run, strategy="mirrored", verbose=0)
+    x, _ = next(iter(transfer_dataset(data, "val", batch_size=4, shuffle=False)))
+    same = bool((model(x).numpy() == keras.saving.load_model(run + "/last.keras")(x).numpy()).all())
+    print(json.dumps({"replicas": state["replicas"], "loss": state["train_loss"], "same": same}))
+    """
+)
+
+
+def test_mirrored_strategy_on_two_logical_cpu_devices(triplets, tmp_path):
+    args = [str(triplets / "triplets"), str(triplets / "tiny.toml"), str(tmp_path / "run")]
+    env = {**os.environ, "KERAS_BACKEND": "tensorflow", "TF_CPP_MIN_LOG_LEVEL": "3"}
+    out = subprocess.run([sys.executable, "-c", TWO_DEVICES, *args], capture_output=True,
+                         text=True, env=env, timeout=600, check=True)  # fmt: skip
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["replicas"] == 2
+    assert np.isfinite(result["loss"]) and result["same"]
+
+
+JAX_TWO_DEVICES = textwrap.dedent(
+    """
+    import json, sys
+    from groove.training import train_transfer
+    model, state = train_transfer(*sys.argv[1:], strategy="auto", verbose=0)
+    print(json.dumps({"replicas": state["replicas"], "loss": state["train_loss"]}))
+    """
+)
+
+
+def test_jax_data_parallel_on_two_host_devices(triplets, tmp_path):
+    pytest.importorskip("jax")
+    args = [str(triplets / "triplets"), str(triplets / "tiny.toml"), str(tmp_path / "run")]
+    env = {**os.environ, "KERAS_BACKEND": "jax",
+           "XLA_FLAGS": "--xla_force_host_platform_device_count=2"}  # fmt: skip
+    out = subprocess.run([sys.executable, "-c", JAX_TWO_DEVICES, *args], capture_output=True,
+                         text=True, env=env, timeout=600, check=True)  # fmt: skip
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["replicas"] == 2 and np.isfinite(result["loss"])
+
+
+def test_config_files_are_checked(tmp_path):
+    presets = {"tiny": {}, "small": {}}
+    assert load_config("tiny", presets)["model"] == {"preset": "tiny"}
+    good = tmp_path / "good.toml"
+    good.write_text('[model]\npreset = "tiny"\ndecoder_units = 48\n[train]\nsteps = 10\n')
+    config = load_config(str(good), presets)
+    assert config["model"] == {"preset": "tiny", "decoder_units": 48}
+    assert config["train"]["steps"] == 10 and config["train"]["batch_size"] == 32
+    for text, reason in [
+        ("[train]\nstep = 3\n", "unknown \\[train\\] setting"),
+        ("[model]\npreset = 'huge'\n", "unknown preset"),
+        ("[optim]\n", "unknown table"),
+        ("[train\n", "not valid TOML"),
+    ]:
+        bad = tmp_path / "bad.toml"
+        bad.write_text(text)
+        with pytest.raises(ConfigError, match=f"bad.toml: {reason}"):
+            load_config(str(bad), presets)
+    with pytest.raises(ConfigError, match="not a preset"):
+        load_config("medium", presets)
+
+
+def test_cli_trains_and_reports_bad_input_in_one_line(triplets, tmp_path, capsys):
+    run = tmp_path / "run"
+    args = ["train", "transfer", "--data", str(triplets / "triplets"), "--out", str(run), "-q"]
+    assert main([*args, "--config", str(triplets / "tiny.toml")]) == 0
+    assert "4 steps, best validation loss" in capsys.readouterr().out
+    assert (run / "model.keras").is_file()
+    assert main([*args, "--config", "tiny"]) == 2  # the folder holds a run
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "holds a run already" in err[0]
+    missing = ["train", "transfer", "--data", str(tmp_path / "nope"), "--out", str(tmp_path / "r")]
+    assert main(missing) == 2
+    assert "no triplets.json" in capsys.readouterr().err
