@@ -26,3 +26,14 @@ def transfer(content, style, model=None, roles=None, **kwargs):
     from groove.style_transfer import transfer as run
 
     return run(content, style, model=model, roles=roles, **kwargs)
+
+
+def style_embedding(style, model=None, role=None):
+    """The style encoder's vector for a style example; see
+    `groove.style_transfer.style_embedding`.
+
+    >>> v = groove.style_embedding("style.mid", role="drums")        # doctest: +SKIP
+    """
+    from groove.style_transfer import style_embedding as embed
+
+    return embed(style, model=model, role=role)

@@ -177,6 +177,42 @@ def transfer_score(content, style, model=None, *, roles=None, temperature=1.0, t
     return _stitch(content_score, style_score, windows, pairs, ids, tokenizer, keep_melody)
 
 
+def style_embedding(style: Any, model: Any = None, role: str | None = None) -> np.ndarray:
+    """The style encoder's vector for a style example.
+
+    Args:
+        style: The example: a path, `pretty_midi.PrettyMIDI`, music21 stream or `Score`.
+        model: A `StyleTransferModel`, a `.keras` path, or None for the shipped one.
+        role: Embed this role's track (bass, keys, guitar, strings, drums). Without
+            it, the vector is the mean of the unit-length vectors of every role the
+            example plays: one summary to compare whole examples by.
+
+    Returns:
+        float32 `(style_dim,)`. Each role's vector averages the encoder's vectors of
+        the example's segments (the model's bar count each) that play that role.
+    """
+    from keras import ops
+
+    score = gmidi.load(style)
+    if model is None or isinstance(model, (str, os.PathLike)):
+        model, tokenizer = load_transfer_model(model)
+    else:
+        tokenizer = Tokenizer.from_spec(model.tokenizer_config)
+    if not model.one_shot:
+        raise ConfigError("a known-style model has no style encoder; use a one-shot model")
+    data = model.data_config
+    bars, style_len = int(data.get("bars", 8)), int(data.get("style_tokens", 512))
+    vectors = []
+    for r in _pick_roles(score, None if role is None else [role]):
+        examples = _style_examples(score, r, bars, tokenizer, style_len)
+        batch = np.zeros((len(examples), max(len(e) for e in examples)), np.int32)
+        for i, ids in enumerate(examples):
+            batch[i, : len(ids)] = ids
+        v = ops.convert_to_numpy(model.style_encoder(batch)).mean(axis=0)
+        vectors.append(v if role is not None else v / max(np.linalg.norm(v), 1e-12))
+    return np.mean(vectors, axis=0).astype(np.float32)
+
+
 def generate_ids(model, inputs, tokenizer, keys, end_steps, sampler, seed, max_tokens):
     """Decode a batch with the grammar's constraints; returns one id array per row."""
     from keras import ops

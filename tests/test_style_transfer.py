@@ -251,3 +251,20 @@ def test_style_examples_of_any_length_fit_the_batch(model):
         song(bars=12), style.replace(notes=n[~drop]), model, roles=["bass"], seed=0
     )
     assert len(out.notes) > 0
+
+
+def test_style_embedding_per_role_and_for_the_whole_example(model, model_path):
+    from groove.models import StyleEncoder
+
+    style = example()
+    dim = model.config.style_dim
+    drums = groove.style_embedding(midi.to_pretty_midi(style), model=model, role="drums")
+    assert drums.shape == (dim,) and drums.dtype == np.float32
+    np.testing.assert_allclose(groove.style_embedding(style, model=model_path, role="drums"), drums)
+    assert not np.allclose(groove.style_embedding(style, model=model, role="bass"), drums)
+    whole = groove.style_embedding(style, model=model)
+    assert whole.shape == (dim,) and 0 < np.linalg.norm(whole) <= 1 + 1e-6
+    assert isinstance(model.style_encoder, StyleEncoder)
+    with pytest.raises(MidiError, match="no track plays strings; tracks found:"):
+        bassless = style.replace(notes=style.notes[style.notes["track"] == 0])
+        groove.style_embedding(bassless, model=model, role="strings")
