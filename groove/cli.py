@@ -7,6 +7,7 @@ that need them, so `groove --help` answers at once.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 import warnings
@@ -378,6 +379,11 @@ def _add_eval(sub) -> None:
         metavar="TSV",
         help="tab-separated lines 'content style output', paths relative to the folders",
     )
+    t.add_argument(
+        "--target",
+        metavar="DIR",
+        help="folder of ground-truth renderings named like the outputs: scored as 'target'",
+    )
     _add_report_args(t, "transfer-report.html")
     t.add_argument(
         "--examples",
@@ -565,22 +571,35 @@ def _json_path(args: argparse.Namespace) -> Path:
 
 def _eval_transfer(args: argparse.Namespace) -> int:
     from groove.eval.report import transfer_report, write_json
-    from groove.eval.runs import SYSTEMS, evaluate_transfer
+    from groove.eval.runs import evaluate_transfer
 
     results = evaluate_transfer(
-        args.content, args.style, args.output, args.pairs, progress=not args.quiet
+        args.content,
+        args.style,
+        args.output,
+        args.pairs,
+        target_dir=args.target,
+        progress=not args.quiet,
     )
     write_json(results, _json_path(args))
     transfer_report(results, args.report, examples=args.examples)
     print(f"{len(results['triples'])} triples, {len(results['skipped'])} file(s) skipped")
     print(f"{'system':8}  {'content preservation':>22}  {'style fit':>15}  {'macro style':>11}")
-    for system in SYSTEMS:
-        s = results["summary"][system]
+    summary = results["summary"]
+    for system, s in summary.items():
         cp, sf, macro = s["content_preservation"], s["style_fit"], s["macro_style_fit"]
         print(
             f"{system:8}  {cp['mean']:>14.3f} ± {cp['std']:.3f}  "
             f"{sf['mean']:>7.3f} ± {sf['std']:.3f}  {macro['mean']:>11.3f}"
         )
+    for key, title in (("content_preservation_by_role", "content preservation"),
+                       ("style_fit_by_role", "style fit")):  # fmt: skip
+        roles = sorted({r for s in summary.values() for r in s[key]})
+        if roles:
+            print(f"{title} by role:\n{'system':8}" + "".join(f"  {r:>8}" for r in roles))
+            for system, s in summary.items():
+                cells = (s[key].get(r, {"mean": math.nan})["mean"] for r in roles)
+                print(f"{system:8}" + "".join(f"  {v:>8.3f}" for v in cells))
     print(f"groove: wrote {args.report} and {_json_path(args)}", file=sys.stderr)
     return 0
 

@@ -27,7 +27,7 @@ ROLE_COLORS = {
     "drums": "#7f7f7f",
     "other": "#d62728",
 }
-SYSTEM_COLORS = {"output": "#d62728", "source": "#1f77b4", "style": "#2ca02c"}
+SYSTEM_COLORS = {"output": "#d62728", "source": "#1f77b4", "style": "#2ca02c", "target": "#9467bd"}
 PITCH_CLASSES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
 
 

@@ -20,7 +20,7 @@ from groove import __version__
 from groove.eval import plots
 from groove.eval.descriptive import METRICS
 from groove.eval.notes import as_score
-from groove.eval.runs import SYSTEM_HELP, SYSTEMS
+from groove.eval.runs import SYSTEM_HELP
 from groove.eval.style import style_profiles
 from groove.fileio import atomic_open
 
@@ -114,6 +114,7 @@ def transfer_report(
         beats: How many beats of each piece the example plots show.
     """
     summary, triples = results["summary"], results["triples"]
+    systems = list(summary)
     body = [
         f"<p>{len(triples)} (content, style, output) triples from "
         f"<code>{html.escape(results['config']['output_dir'])}</code>. "
@@ -124,7 +125,7 @@ def transfer_report(
         "example first. All in [0, 1], higher is better.</p>",
         _table(
             ("system", "what it is"),
-            ((s, html.escape(SYSTEM_HELP[s])) for s in SYSTEMS),
+            ((s, html.escape(SYSTEM_HELP[s])) for s in systems),
             "text",
         ),
         "<h2>Summary</h2>",
@@ -138,35 +139,33 @@ def transfer_report(
                     _mean_sd(summary[s]["macro_style_fit"]),
                     str(len(triples)),
                 )
-                for s in SYSTEMS
+                for s in systems
             ),
         ),
     ]
-    roles = sorted({r for s in SYSTEMS for r in summary[s]["style_fit_by_role"]})
-    if roles:
-        body += [
-            "<h3>Style fit by instrument role</h3>",
-            _table(
-                ("system", *roles),
-                (
+    for key, title in (
+        ("style_fit_by_role", "Style fit by instrument role"),
+        ("content_preservation_by_role", "Content preservation by instrument role"),
+    ):
+        roles = sorted({r for s in systems for r in summary[s].get(key, {})})
+        if roles:
+            body += [
+                f"<h3>{title}</h3>",
+                _table(
+                    ("system", *roles),
                     (
-                        s,
-                        *(
-                            _mean_sd(summary[s]["style_fit_by_role"].get(r, {"n": 0}))
-                            for r in roles
-                        ),
-                    )
-                    for s in SYSTEMS
+                        (s, *(_mean_sd(summary[s][key].get(r, {"n": 0})) for r in roles))
+                        for s in systems
+                    ),
                 ),
-            ),
-        ]
+            ]
     if triples:
         body.append("<h2>Distributions</h2><div class='grid'>")
         for metric, label in (
             ("content_preservation", "content preservation"),
             ("style_fit_mean", "style fit"),
         ):
-            values = {s: [t["systems"][s][metric] for t in triples] for s in SYSTEMS}
+            values = {s: [t["systems"][s][metric] for t in triples] for s in systems}
             body.append(
                 _img(
                     plots.distributions(values, label, label),
@@ -179,7 +178,7 @@ def transfer_report(
                 [t["systems"][s]["content_preservation"] for t in triples],
                 [t["systems"][s]["style_fit_mean"] for t in triples],
             )
-            for s in SYSTEMS
+            for s in systems
         }
         body.append(
             _img(
@@ -256,12 +255,13 @@ def _transfer_table(triples: list[dict[str, Any]]) -> list[str]:
             *(
                 f"{_num(t['systems'][s]['content_preservation'])} / "
                 f"{_num(t['systems'][s]['style_fit_mean'])}"
-                for s in SYSTEMS
+                for s in t["systems"]
             ),
         )
         for t in triples
     ]
-    header = ("output", "content", "style", *(f"{s}: content / style" for s in SYSTEMS))
+    systems = list(triples[0]["systems"])
+    header = ("output", "content", "style", *(f"{s}: content / style" for s in systems))
     return ["<h2>Every triple</h2>", _table(header, rows)]
 
 

@@ -33,7 +33,10 @@ SYSTEM_HELP = {
     "output": "the outputs being evaluated",
     "source": "baseline: the content itself as output (perfect content, no style change)",
     "style": "baseline: the style example itself as output (perfect style, other content)",
+    "target": "reference: the ground-truth rendering of the content in the style",
 }
+# Roles whose tracks get their own content preservation (drums carry no harmony).
+PITCHED_ROLES = ("bass", "keys", "guitar", "strings")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -148,6 +151,21 @@ def _nanmean(values: Iterable[float]) -> float:
     return float(np.mean(finite)) if finite else math.nan
 
 
+def _content_entry(output: Score, content: Score) -> dict[str, Any]:
+    """Chroma similarity to the content, of the whole piece and of each pitched role."""
+    from groove.data.segments import role_score
+
+    by_role = {}
+    for role in PITCHED_ROLES:
+        part = role_score(output, role)
+        if len(part.notes):
+            by_role[role] = chroma_similarity(part, content)
+    return {
+        "content_preservation": chroma_similarity(output, content),
+        "content_preservation_by_role": by_role,
+    }
+
+
 def _fit_entry(output: dict, style: dict) -> dict[str, Any]:
     fit = {_key(k): v for k, v in style_fit(output, style).items()}
     return {"style_fit": fit, "style_fit_mean": _nanmean(fit.values())}
@@ -165,6 +183,7 @@ def evaluate_transfer(
     output_dir: str | os.PathLike,
     pairs: str | os.PathLike | None = None,
     *,
+    target_dir: str | os.PathLike | None = None,
     progress: bool = True,
 ) -> dict[str, Any]:
     """Score every (content, style, output) triple and the two baselines.
@@ -180,6 +199,9 @@ def evaluate_transfer(
         content_dir, style_dir, output_dir: Folders of MIDI files.
         pairs: Optional tab-separated file of `content style output` paths relative
             to the folders; without it, triples are matched by name (`match_triples`).
+        target_dir: Optional folder of ground-truth renderings, each named like its
+            output (same path relative to the folder); scored as the "target"
+            system. A triple whose target is missing is skipped and reported.
         progress: Show a progress bar on a terminal.
 
     Returns:
@@ -188,7 +210,9 @@ def evaluate_transfer(
         -> means and standard deviations), "skipped" (files and reasons) and "config".
     """
     content_dir, style_dir, output_dir = (Path(d) for d in (content_dir, style_dir, output_dir))
-    for folder in (content_dir, style_dir, output_dir):
+    target_dir = None if target_dir is None else Path(target_dir)
+    systems = (*SYSTEMS, "target") if target_dir is not None else SYSTEMS
+    for folder in (content_dir, style_dir, output_dir, *([target_dir] if target_dir else [])):
         if not folder.is_dir():
             raise ConfigError(f"{folder}: not a folder")
     skipped: list[dict[str, str]] = []
@@ -203,35 +227,42 @@ def evaluate_transfer(
     scored: list[dict[str, Any]] = []
     by_style: dict[Path, dict[str, list]] = {}
     for triple in _progress(triples, progress, "evaluating"):
-        scores = [cache.score(p) for p in (triple.content, triple.style, triple.output)]
-        if any(s is None for s in scores):
+        stand_ins = {"output": triple.output, "source": triple.content, "style": triple.style}
+        if target_dir is not None:
+            target = _find_stem(
+                target_dir, triple.output.relative_to(output_dir).with_suffix("").as_posix()
+            )
+            if target is None:
+                skipped.append(
+                    {"file": str(triple.output), "reason": "no target file matches its name"}
+                )
+                continue
+            stand_ins["target"] = target
+        scores = {system: cache.score(path) for system, path in stand_ins.items()}
+        if any(s is None for s in scores.values()):
             continue
-        content, style, output = scores
+        style_profile = cache.profile(triple.style)
+        pooled = by_style.setdefault(triple.style, {system: [] for system in systems})
+        results = {}
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", GrooveWarning)  # silent pairs give NaN
-            systems = {
-                "output": {"content_preservation": chroma_similarity(output, content)},
-                "source": {"content_preservation": chroma_similarity(content, content)},
-                "style": {"content_preservation": chroma_similarity(style, content)},
-            }
-        style_profile = cache.profile(triple.style)
-        stand_ins = {"output": triple.output, "source": triple.content, "style": triple.style}
-        pooled = by_style.setdefault(triple.style, {system: [] for system in SYSTEMS})
-        for system, path in stand_ins.items():
-            systems[system].update(_fit_entry(cache.profile(path), style_profile))
-            pooled[system].append(cache.profile(path))
+            for system, path in stand_ins.items():
+                results[system] = _content_entry(scores[system], scores["source"])
+                results[system].update(_fit_entry(cache.profile(path), style_profile))
+                pooled[system].append(cache.profile(path))
         scored.append(
             {
                 "content": str(triple.content),
                 "style": str(triple.style),
                 "output": str(triple.output),
-                "systems": systems,
+                **({"target": str(stand_ins["target"])} if target_dir is not None else {}),
+                "systems": results,
             }
         )
 
-    macro: dict[str, dict[str, Any]] = {system: {} for system in SYSTEMS}
+    macro: dict[str, dict[str, Any]] = {system: {} for system in systems}
     for style_path, pools in by_style.items():
-        for system in SYSTEMS:
+        for system in systems:
             macro[system][str(style_path)] = _fit_entry(
                 pool_profiles(pools[system]), cache.profile(style_path)
             )
@@ -241,11 +272,12 @@ def evaluate_transfer(
             "style_dir": str(style_dir),
             "output_dir": str(output_dir),
             "pairs": None if pairs is None else str(pairs),
-            "systems": SYSTEM_HELP,
+            "target_dir": None if target_dir is None else str(target_dir),
+            "systems": {system: SYSTEM_HELP[system] for system in systems},
         },
         "triples": scored,
         "macro": macro,
-        "summary": _transfer_summary(scored, macro),
+        "summary": _transfer_summary(scored, macro, systems),
         "skipped": skipped,
     }
 
@@ -257,19 +289,25 @@ def _stats(values: list[float]) -> dict[str, float]:
     return {"mean": float(finite.mean()), "std": float(finite.std()), "n": len(finite)}
 
 
-def _transfer_summary(scored: list[dict], macro: dict) -> dict[str, Any]:
+def _transfer_summary(scored: list[dict], macro: dict, systems) -> dict[str, Any]:
     summary = {}
-    for system in SYSTEMS:
+    for system in systems:
         entries = [t["systems"][system] for t in scored]
         roles: dict[str, list[float]] = {}
+        content_roles: dict[str, list[float]] = {}
         for entry in entries:
             for key, value in entry["style_fit"].items():
                 roles.setdefault(key.split("/")[0], []).append(value)
+            for role, value in entry["content_preservation_by_role"].items():
+                content_roles.setdefault(role, []).append(value)
         summary[system] = {
             "content_preservation": _stats([e["content_preservation"] for e in entries]),
             "style_fit": _stats([e["style_fit_mean"] for e in entries]),
             "macro_style_fit": _stats([m["style_fit_mean"] for m in macro[system].values()]),
             "style_fit_by_role": {role: _stats(v) for role, v in sorted(roles.items())},
+            "content_preservation_by_role": {
+                role: _stats(content_roles[role]) for role in PITCHED_ROLES if role in content_roles
+            },
         }
     return summary
 

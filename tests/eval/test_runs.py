@@ -246,3 +246,41 @@ def test_transfer_api_rejects_an_output_folder_without_matches(tmp_path):
 
     with pytest.raises(ConfigError, match="no output"):
         evaluate_transfer(folder, folder, empty, progress=False)
+
+
+def test_transfer_with_targets_scores_the_ground_truth_and_each_role(tmp_path, capsys):
+    from groove import midi
+    from groove.data import Style, random_chart, render_score
+
+    dirs = {name: tmp_path / name for name in ("content", "style", "output", "target")}
+    for d in dirs.values():
+        d.mkdir()
+    chart, other = random_chart(1, bars=8), random_chart(2, bars=8)
+    a, b = Style.random(3), Style.random(4)
+    midi.save(render_score(chart, a, 0), dirs["content"] / "song.mid")
+    midi.save(render_score(other, b, 0), dirs["style"] / "b.mid")
+    target = render_score(chart, b, 0)
+    midi.save(target, dirs["target"] / "song__b.mid")
+    midi.save(target, dirs["output"] / "song__b.mid")  # a perfect transfer
+    midi.save(target, dirs["output"] / "song__b2.mid")  # its target is missing
+    shutil.copy(dirs["style"] / "b.mid", dirs["style"] / "b2.mid")
+    args = ["eval", "transfer", *(f"--{k}={v}" for k, v in dirs.items())]
+    assert main([*args, "--report", str(tmp_path / "r.html"), "-q"]) == 0
+    printed = capsys.readouterr().out
+    assert "target" in printed and "content preservation by role" in printed
+    results = strict_json(tmp_path / "r.json")
+    assert [t["output"] for t in results["triples"]] == [str(dirs["output"] / "song__b.mid")]
+    assert results["skipped"][0]["reason"] == "no target file matches its name"
+    summary = results["summary"]
+    assert summary["target"] == summary["output"]
+    # The same chart in another style keeps much of the harmony; another chart less.
+    assert summary["target"]["content_preservation"]["mean"] > 0.6
+    assert (
+        summary["style"]["content_preservation"]["mean"]
+        < summary["target"]["content_preservation"]["mean"]
+    )
+    assert summary["source"]["content_preservation"]["mean"] == pytest.approx(1.0)
+    by_role = summary["target"]["content_preservation_by_role"]
+    assert "bass" in by_role and all(0 <= v["mean"] <= 1 for v in by_role.values())
+    assert summary["target"]["style_fit"]["mean"] > summary["source"]["style_fit"]["mean"]
+    assert "Content preservation by instrument role" in (tmp_path / "r.html").read_text()
