@@ -119,8 +119,10 @@ def transfer(
 
 
 def transfer_score(content, style, model=None, *, roles=None, temperature=1.0, top_k=None,
-                   top_p=None, seed=None, keep_melody=False, max_tokens=None) -> Score:  # fmt: skip
-    """`transfer`, returning a `Score`."""
+                   top_p=None, seed=None, keep_melody=False, max_tokens=None,
+                   stats=None) -> Score:  # fmt: skip
+    """`transfer`, returning a `Score`. A dict passed as `stats` receives the
+    segment, row and decoding-step counts and the seconds spent encoding and decoding."""
     sampler = make_sampler(temperature, top_k, top_p)
     content_score = gmidi.load(content)
     style_score = gmidi.load(style)
@@ -173,7 +175,9 @@ def transfer_score(content, style, model=None, *, roles=None, temperature=1.0, t
     for i, (_, role) in enumerate(pairs):
         keys[i, 128:] = role == "drums"
         keys[i, :128] = role != "drums"
-    ids = generate_ids(model, inputs, tokenizer, keys, end_steps, sampler, seed, max_tokens)
+    ids = generate_ids(model, inputs, tokenizer, keys, end_steps, sampler, seed, max_tokens, stats)
+    if stats is not None:
+        stats.update(segments=len(windows), roles=list(roles), rows=b)
     return _stitch(content_score, style_score, windows, pairs, ids, tokenizer, keep_melody)
 
 
@@ -213,13 +217,18 @@ def style_embedding(style: Any, model: Any = None, role: str | None = None) -> n
     return np.mean(vectors, axis=0).astype(np.float32)
 
 
-def generate_ids(model, inputs, tokenizer, keys, end_steps, sampler, seed, max_tokens):
+def generate_ids(model, inputs, tokenizer, keys, end_steps, sampler, seed, max_tokens,
+                 stats=None):  # fmt: skip
     """Decode a batch with the grammar's constraints; returns one id array per row."""
+    import time
+
     from keras import ops
 
     rng = np.random.default_rng(seed)
+    t0 = time.perf_counter()
     memory, mask, cond = model.encode(inputs)
     state, att_keys = model.decoder.start(memory, mask, cond)
+    t1 = time.perf_counter()
     grammar = EventGrammar(tokenizer._codes, keys, end_steps, max_tokens)
     token = np.full(len(end_steps), tokenizer.bos_id, np.int32)
     out = []
@@ -232,6 +241,9 @@ def generate_ids(model, inputs, tokenizer, keys, end_steps, sampler, seed, max_t
         grammar.update(token)
         out.append(token)
     seqs = np.stack(out, axis=1) if out else np.zeros((len(end_steps), 0), np.int32)
+    if stats is not None:
+        stats.update(steps=len(out), encode_seconds=t1 - t0,
+                     decode_seconds=time.perf_counter() - t1)  # fmt: skip
     result = []
     for row in seqs:
         stop = np.flatnonzero(row == tokenizer.eos_id)
