@@ -2,6 +2,11 @@
 
 - chorale.mid: J. S. Bach, chorale BWV 66.6, from the music21 corpus (public domain).
 - band.mid: a four-bar pop groove written here (drums, bass, piano) to try styles on.
+- song.mid: a 16-bar chord chart written here, played by groove's band in a pop-ballad
+  style (style seed 9012): the content of the README's style transfer.
+- style.mid: an 8-bar random chart in a funk style (style seed 9010; bass, guitar,
+  keys, drums): the style example. Neither style seed is one the shipped model
+  trained on.
 
 Run: .venv/bin/python scripts/make_examples.py
 """
@@ -57,9 +62,27 @@ def band() -> Score:
     )
 
 
+SONG_CHART = "| C | G | Am | F | C | G | F | F | Am | F | C | G | Am | F | G | G |"
+
+
+def song() -> Score:
+    from groove.data import Style, render_score
+    from groove.data.charts import parse_chart
+
+    return render_score(parse_chart(SONG_CHART, "4/4"), Style.random(9012, meter="4/4"), 0)
+
+
+def style() -> Score:
+    from groove.data import Style, random_chart, render_score
+
+    return render_score(random_chart(9010, bars=8, meter="4/4"), Style.random(9010, meter="4/4"), 0)
+
+
 if __name__ == "__main__":
     OUT.mkdir(parents=True, exist_ok=True)
     midi.save(chorale(), OUT / "chorale.mid")
     midi.save(band(), OUT / "band.mid")
+    midi.save(song(), OUT / "song.mid")
+    midi.save(style(), OUT / "style.mid")
     for f in sorted(OUT.glob("*.mid")):
         print(f, midi.load(f))
