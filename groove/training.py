@@ -24,6 +24,7 @@ import contextlib
 import json
 import math
 import os
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -331,16 +332,20 @@ def fit(
         callbacks += [tensorboard] if tensorboard is not None else []
         callbacks += list(extra)
         if state["epoch"] < steps // every:
-            model.fit(
-                train_ds,
-                validation_data=val_ds,
-                epochs=steps // every,
-                initial_epoch=state["epoch"],
-                steps_per_epoch=every,
-                callbacks=callbacks,
-                shuffle=False,  # the datasets shuffle themselves, seeded
-                verbose=verbose,
-            )
+            # Keras warns each time a validation pass reaches the end of its data;
+            # one pass over the split is exactly what we want.
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", "Your input ran out of data", UserWarning)
+                model.fit(
+                    train_ds,
+                    validation_data=val_ds,
+                    epochs=steps // every,
+                    initial_epoch=state["epoch"],
+                    steps_per_epoch=every,
+                    callbacks=callbacks,
+                    shuffle=False,  # the datasets shuffle themselves, seeded
+                    verbose=verbose,
+                )
     finally:
         dist.close()
     if guard.step is not None:

@@ -13,6 +13,7 @@ import keras
 import numpy as np
 import pytest
 
+import groove.models.transfer  # noqa: F401  (registers the model classes for load_model)
 from groove.cli import main
 from groove.data.corpus import build_corpus
 from groove.data.pipeline import transfer_dataset, write_triplets
@@ -233,3 +234,34 @@ def test_cli_trains_and_reports_bad_input_in_one_line(triplets, tmp_path, capsys
     missing = ["train", "transfer", "--data", str(tmp_path / "nope"), "--out", str(tmp_path / "r")]
     assert main(missing) == 2
     assert "no triplets.json" in capsys.readouterr().err
+
+
+JAX_TRAIN_AND_SAVE = textwrap.dedent(
+    """
+    import sys
+    import numpy as np
+    from groove.data.pipeline import transfer_dataset
+    from groove.training import train_transfer
+    data, config, run = sys.argv[1:]
+    model, state = train_transfer(data, config, run, strategy="cpu", verbose=0)
+    x, _ = next(iter(transfer_dataset(data, "val", batch_size=4, shuffle=False)))
+    np.save(run + "/jax_logits.npy", np.asarray(model({k: v.numpy() for k, v in x.items()})))
+    """
+)
+
+
+def test_a_model_trained_under_jax_loads_under_tensorflow_with_the_same_outputs(triplets, tmp_path):
+    pytest.importorskip("jax")
+    run = tmp_path / "run"
+    args = [str(triplets / "triplets"), str(triplets / "tiny.toml"), str(run)]
+    env = {**os.environ, "KERAS_BACKEND": "jax"}
+    subprocess.run([sys.executable, "-c", JAX_TRAIN_AND_SAVE, *args], capture_output=True,
+                   text=True, env=env, timeout=600, check=True)  # fmt: skip
+    assert keras.backend.backend() == "tensorflow"
+    model = keras.saving.load_model(run / "last.keras")
+    x, _ = val_batch(triplets)
+    ours, theirs = np.asarray(model(x)), np.load(run / "jax_logits.npy")
+    # The GRUs, the attention scan and the convs run other kernels on each back end:
+    # equal up to float32 rounding.
+    np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-4)
+    assert (ours.argmax(-1) == theirs.argmax(-1)).mean() > 0.999
