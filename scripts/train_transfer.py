@@ -124,6 +124,11 @@ def main(argv=None) -> int:
     p.add_argument("--eval-every", type=int, default=250, help="steps between validations")
     p.add_argument("--init", help="start from the weights of this .keras file")
     p.add_argument("--minutes", type=float, default=0, help="stop training after this long")
+    p.add_argument(
+        "--stop-at", type=int, default=0,
+        help="stop after this many steps (the schedule still spans --steps): replays a "
+        "run that --minutes stopped",
+    )  # fmt: skip
     args = p.parse_args(argv)
 
     import keras
@@ -195,7 +200,9 @@ def main(argv=None) -> int:
         if not np.isfinite(losses[-1]):
             print(f"NaN loss at step {step}: stopping; the last good model is kept", flush=True)
             break
-        out_of_time = args.minutes and time.time() - t1 > args.minutes * 60
+        out_of_time = (args.minutes and time.time() - t1 > args.minutes * 60) or (
+            args.stop_at and step >= args.stop_at
+        )
         if step % args.eval_every and step != args.steps and not out_of_time:
             continue
         entry = {"step": step, "train_loss": float(np.mean(losses[-args.eval_every :])),
