@@ -1,7 +1,7 @@
 """Train the shipped one-shot style-transfer model on a synthetic corpus rendered in memory.
 
-Any Keras back end; the shipped model was trained under JAX on one GPU (see
-`groove/models/weights/README.md` for the exact command). The corpus is planned by
+Any Keras back end; the shipped model was trained with it under TensorFlow on 2 CPU
+cores (see `groove/models/weights/README.md` for the exact command). The corpus is planned by
 `groove.data.corpus.plan_corpus` and cut into triplets by
 `groove.data.pipeline.corpus_triplets`, the same code as `groove data synth` and
 `groove data triplets`, but rendered in memory so no TensorFlow or MIDI library is
@@ -9,7 +9,10 @@ needed here. Batches have a few fixed shapes (content padded to `--frames`, styl
 examples cut to `--style-len`, targets padded to a length bucket), so a compiling
 back end compiles a handful of programs.
 
-    KERAS_BACKEND=jax python scripts/train_transfer.py --out run/ --styles 2000 --charts 2000
+    python scripts/train_transfer.py --out run/ --preset small --styles 600 --charts 1000
+
+`groove train transfer` is the general tool (triplets on disk, any strategy,
+--resume); this script is the recipe of the shipped model, kept so it rebuilds.
 """
 
 from __future__ import annotations
