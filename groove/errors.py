@@ -41,5 +41,9 @@ class ConfigError(GrooveError, ValueError):
     """An invalid option or configuration value."""
 
 
+class TrainingError(GrooveError):
+    """A training run cannot start or cannot go on (a NaN loss, a missing checkpoint)."""
+
+
 class GrooveWarning(UserWarning):
     """Something was repaired or skipped, and the result may differ from the input."""

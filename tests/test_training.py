@@ -17,8 +17,8 @@ import groove.models.transfer  # noqa: F401  (registers the model classes for lo
 from groove.cli import main
 from groove.data.corpus import build_corpus
 from groove.data.pipeline import transfer_dataset, write_triplets
-from groove.errors import ConfigError
-from groove.training import TrainingError, fit, load_config, train_transfer
+from groove.errors import ConfigError, TrainingError
+from groove.training import fit, load_config, train_transfer
 
 TINY = """
 [model]
