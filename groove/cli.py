@@ -267,7 +267,8 @@ def _train_transfer(args: argparse.Namespace) -> int:
         strategy=args.strategy,
         mixed_precision=args.mixed_precision,
         resume=args.resume,
-        verbose=0 if args.quiet else "auto",
+        # A progress bar on a terminal, one line per evaluation in a log.
+        verbose=0 if args.quiet else 1 if sys.stdout.isatty() else 2,
     )
     best = state.get("best_val_loss")
     best = f", best validation loss {best:.4f} at step {state['best_step']}" if best else ""
