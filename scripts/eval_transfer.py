@@ -37,6 +37,10 @@ def main(argv=None) -> int:
     p.add_argument("--styles-per-chart", type=int, default=4)
     p.add_argument("--seed", type=int, default=0, help="the corpus seed the model trained on")
     p.add_argument("--pairs", type=int, default=40, help="test (chart, A, B) transfers")
+    p.add_argument(
+        "--split", default="test", choices=("test", "val"),
+        help="val to tune decoding settings, test to report",
+    )  # fmt: skip
     p.add_argument("--temperature", type=float, default=1.0)
     p.add_argument("--top-p", type=float)
     p.add_argument("--real", help="folder of real songs to transfer as well")
@@ -59,7 +63,7 @@ def main(argv=None) -> int:
                        styles_per_chart=args.styles_per_chart)  # fmt: skip
     styles = {s["index"]: s for s in plan["styles"]}
     charts = {c["index"]: c for c in plan["charts"]}
-    test = [i for i in plan["items"] if i["split"] == "test"]
+    test = [i for i in plan["items"] if i["split"] == args.split]
     by_style: dict[int, list[dict]] = {}
     by_chart: dict[int, list[dict]] = {}
     for item in test:
