@@ -1,0 +1,103 @@
+"""The style-transfer model shipped inside the package: the README's main command,
+quality on styles it never saw, and its style embeddings."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+import groove
+from groove import midi
+from groove.cli import main
+from groove.data import Style, random_chart, render_score
+from groove.eval.content import chroma_similarity
+from groove.eval.notes import role_of
+from groove.eval.style import style_fit, style_profiles
+from groove.style_transfer import load_transfer_model, shipped_model_path, transfer_score
+
+WEIGHTS = shipped_model_path().parent
+
+
+@pytest.fixture(scope="module")
+def model():
+    return load_transfer_model()[0]
+
+
+def test_the_shipped_model_is_small_and_documented():
+    assert shipped_model_path().stat().st_size <= 30 * 2**20
+    notes = (WEIGHTS / "README.md").read_text()
+    for must in ("scripts/train_transfer.py", "--seed", "validation loss", "training loss"):
+        assert must in notes
+
+
+def test_readme_main_command_writes_midi_and_an_audible_wav(tmp_path, capsys):
+    from scipy.io import wavfile
+
+    song, style = groove.example_path("song.mid"), groove.example_path("style.mid")
+    out, wav = tmp_path / "out.mid", tmp_path / "out.wav"
+    assert main(["transfer", song, style, "-o", str(out), "--render", str(wav), "--seed", "0"]) == 0
+    content, result = midi.load(song), midi.load(out)
+    # Every role of the example, on its instrument, over the song's whole length.
+    example = midi.load(style)
+    assert sorted(role_of(t) for t in result.tracks) == sorted(role_of(t) for t in example.tracks)
+    for track in result.tracks:
+        source = next(t for t in example.tracks if role_of(t) == role_of(track))
+        assert (track.program, track.is_drum) == (source.program, source.is_drum)
+    ends = result.notes["end"].max(), content.notes["end"].max()
+    assert content.ticks_per_beat == result.ticks_per_beat
+    assert abs(int(ends[0]) - int(ends[1])) <= 2 * content.ticks_per_beat  # within half a bar
+    assert result.notes["start"].min() < content.ticks_per_beat
+    rate, audio = wavfile.read(wav)
+    audio = audio / np.iinfo(audio.dtype).max if audio.dtype.kind == "i" else audio
+    assert abs(len(audio) / rate - result.duration_seconds) < 3.0  # plus the release tail
+    assert np.sqrt(np.mean(audio.astype(np.float64) ** 2)) > 0.01  # audible, not silence
+
+
+def pair(chart_seed, a, b, example_seed):
+    """Content: a chart in style A; example: another chart in style B; target: the
+    chart in style B. Seeds 9000+ are outside the training corpus."""
+    chart = random_chart(chart_seed, bars=8, meter="4/4")
+    style_a, style_b = Style.random(a, meter="4/4"), Style.random(b, meter="4/4")
+    example = render_score(random_chart(example_seed, bars=8, meter="4/4"), style_b, 1)
+    return render_score(chart, style_a, 0), example, render_score(chart, style_b, 0)
+
+
+def fit(score, example):
+    values = style_fit(style_profiles(score), style_profiles(example)).values()
+    return float(np.mean([v for v in values if np.isfinite(v)]))
+
+
+@pytest.mark.parametrize(
+    "seeds", [(9101, 9012, 9010, 9102), (9103, 9021, 9008, 9104), (9105, 9016, 9003, 9106)]
+)
+def test_transfers_to_unseen_styles_beat_both_baselines(model, seeds):
+    chart_seed, a, b, example_seed = seeds
+    content, example, target = pair(chart_seed, a, b, example_seed)
+    out = transfer_score(content, example, model, seed=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        # Each baseline gives up one measure: the style example keeps no harmony,
+        # the content takes no style. The transfer must do better on both.
+        assert chroma_similarity(out, content) > chroma_similarity(example, content) + 0.03
+        assert fit(out, example) > fit(content, example) + 0.03
+        # The ground truth is still far better (see groove/models/weights/README.md).
+        assert fit(target, example) > fit(out, example)
+
+
+def test_style_embeddings_find_the_style_of_a_new_example(model):
+    seeds = [9001, 9008, 9012, 9016, 9021, 9025]
+    refs = np.stack([
+        groove.style_embedding(render_score(random_chart(9200 + s, bars=8, meter="4/4"),
+                                            Style.random(s, meter="4/4"), 0), model=model)
+        for s in seeds
+    ])  # fmt: skip
+    hits = 0
+    for k, s in enumerate(seeds):
+        probe = render_score(
+            random_chart(9300 + s, bars=8, meter="4/4"), Style.random(s, meter="4/4"), 1
+        )
+        v = groove.style_embedding(probe, model=model)
+        hits += int(np.argmax(refs @ v) == k)
+    assert hits >= 5
