@@ -58,7 +58,8 @@ def load_transfer_model(path: str | os.PathLike | None = None) -> tuple[Any, Tok
         raise ConfigError(
             f"{path}: no such model file"
             + (
-                "; this install ships no transfer model yet, pass one with --model"
+                "; the shipped model is missing from this install (reinstall groove), "
+                "or pass one with --model"
                 if path == shipped_model_path()
                 else ""
             )
