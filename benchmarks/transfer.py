@@ -29,10 +29,10 @@ def main(argv=None) -> int:
     from keras import ops
 
     from groove.data import Style, random_chart, render_score
-    from groove.style_transfer import load_transfer_model, transfer_score
+    from groove.style_transfer import load_transfer_model, transfer_batch, transfer_score
 
     t0 = time.perf_counter()
-    model, _ = load_transfer_model(args.model)
+    model, tokenizer = load_transfer_model(args.model)
     load = time.perf_counter() - t0
     meter = "4/4"
     content = render_score(
@@ -69,7 +69,7 @@ def main(argv=None) -> int:
         import tensorflow as tf
 
         decoder = tf.function(model.decoder, reduce_retracing=True)
-    inputs = _inputs(model, content, example, roles)
+    inputs, _, _ = transfer_batch(content, example, model, tokenizer, roles)
     memory, mask, cond = model.encode(inputs)
     prefix = np.full((rows, 1), 1, np.int32)
     for n in (1, 2, 3):  # trace for one length, then for any length
@@ -111,35 +111,6 @@ def main(argv=None) -> int:
     verdict = "meets" if total <= 15 else "misses"
     print(f"warm 32-bar transfer: {total:.2f} s (median of {len(warm)}), {verdict} the 15 s target")
     return 0
-
-
-def _inputs(model, content, example, roles):
-    """The model inputs `transfer_score` builds, for the naive baseline."""
-    from groove.data.segments import TRANSFER_ROLES, content_roll, segments
-    from groove.style_transfer import _style_examples
-    from groove.tokenizers import Tokenizer
-
-    tok = Tokenizer.from_spec(model.tokenizer_config)
-    bars = int(model.data_config.get("bars", 8))
-    windows = segments(content, bars)
-    rolls = [content_roll(content, w) for w in windows]
-    pairs = [(k, r) for k in range(len(windows)) for r in roles]
-    style = {r: _style_examples(example, r, bars, tok, 512) for r in roles}
-    frames = max(len(r) for r in rolls)
-    width = max(len(s) for r in roles for s in style[r])
-    x = {
-        "content": np.zeros((len(pairs), frames, 128), np.float32),
-        "content_mask": np.zeros((len(pairs), frames), np.float32),
-        "style": np.zeros((len(pairs), width), np.int32),
-        "role": np.zeros(len(pairs), np.int32),
-    }
-    for i, (k, r) in enumerate(pairs):
-        x["content"][i, : len(rolls[k])] = rolls[k]
-        x["content_mask"][i, : len(rolls[k])] = 1
-        ids = style[r][k % len(style[r])]
-        x["style"][i, : len(ids)] = ids
-        x["role"][i] = TRANSFER_ROLES.index(r)
-    return x
 
 
 if __name__ == "__main__":

@@ -130,16 +130,9 @@ def transfer_score(content, style, model=None, *, roles=None, temperature=1.0, t
     if not len(pitched_score(content_score).notes):
         raise MidiError(content_score.source, "the content has no notes to take the harmony from")
     roles = _pick_roles(style_score, roles)
-    if model is None or isinstance(model, (str, os.PathLike)):
-        model, tokenizer = load_transfer_model(model)
-    else:
-        tokenizer = Tokenizer.from_spec(model.tokenizer_config)
-    data = model.data_config
-    bars = int(data.get("bars", 8))
-    fpb = int(data.get("frames_per_beat", 4))
-    style_len = int(data.get("style_tokens", 512))
-    max_tokens = int(max_tokens or data.get("max_tokens", 1023))
-    windows = segments(content_score, bars)
+    model, tokenizer = _resolve_model(model)
+    max_tokens = int(max_tokens or model.data_config.get("max_tokens", 1023))
+    inputs, windows, pairs = transfer_batch(content_score, style_score, model, tokenizer, roles)
     for w in windows:
         if w.beats_per_bar not in TRAINED_BAR_BEATS:
             warnings.warn(
@@ -149,13 +142,41 @@ def transfer_score(content, style, model=None, *, roles=None, temperature=1.0, t
                 stacklevel=2,
             )
             break
+    b = len(pairs)
+    steps_per_beat = tokenizer.resolution
+    end_steps = np.array([round(windows[k].beats * steps_per_beat) for k, _ in pairs])
+    keys = np.zeros((b, 256), bool)
+    for i, (_, role) in enumerate(pairs):
+        keys[i, 128:] = role == "drums"
+        keys[i, :128] = role != "drums"
+    ids = generate_ids(model, inputs, tokenizer, keys, end_steps, sampler, seed, max_tokens, stats)
+    if stats is not None:
+        stats.update(segments=len(windows), roles=list(roles), rows=b)
+    return _stitch(content_score, style_score, windows, pairs, ids, tokenizer, keep_melody)
 
-    examples = {
-        role: _style_examples(style_score, role, bars, tokenizer, style_len) for role in roles
-    }
-    rolls = [content_roll(content_score, w, frames_per_beat=fpb) for w in windows]
 
-    # One batch: every (segment, role).
+def _resolve_model(model) -> tuple[Any, Tokenizer]:
+    """A loaded model and its tokenizer, from a model, a `.keras` path or None (shipped)."""
+    if model is None or isinstance(model, (str, os.PathLike)):
+        return load_transfer_model(model)
+    return model, Tokenizer.from_spec(model.tokenizer_config)
+
+
+def transfer_batch(content: Score, style: Score, model, tokenizer, roles: list[str]):
+    """The model inputs of a transfer: every (segment, role) pair of the content, one row each.
+
+    Returns:
+        `(inputs, windows, pairs)`: the input dict ("content", "content_mask",
+        "style", "role"), the content's segments, and the `(segment index, role)`
+        of each row.
+    """
+    data = model.data_config
+    bars = int(data.get("bars", 8))
+    fpb = int(data.get("frames_per_beat", 4))
+    style_len = int(data.get("style_tokens", 512))
+    windows = segments(content, bars)
+    examples = {role: _style_examples(style, role, bars, tokenizer, style_len) for role in roles}
+    rolls = [content_roll(content, w, frames_per_beat=fpb) for w in windows]
     pairs = [(k, role) for k in range(len(windows)) for role in roles]
     frames = max(len(r) for r in rolls)
     b = len(pairs)
@@ -170,16 +191,7 @@ def transfer_score(content, style, model=None, *, roles=None, temperature=1.0, t
         x_style[i, : len(ids)] = ids
         x_role[i] = TRANSFER_ROLES.index(role)
     inputs = {"content": x_content, "content_mask": x_mask, "style": x_style, "role": x_role}
-    steps_per_beat = tokenizer.resolution
-    end_steps = np.array([round(windows[k].beats * steps_per_beat) for k, _ in pairs])
-    keys = np.zeros((b, 256), bool)
-    for i, (_, role) in enumerate(pairs):
-        keys[i, 128:] = role == "drums"
-        keys[i, :128] = role != "drums"
-    ids = generate_ids(model, inputs, tokenizer, keys, end_steps, sampler, seed, max_tokens, stats)
-    if stats is not None:
-        stats.update(segments=len(windows), roles=list(roles), rows=b)
-    return _stitch(content_score, style_score, windows, pairs, ids, tokenizer, keep_melody)
+    return inputs, windows, pairs
 
 
 def style_embedding(style: Any, model: Any = None, role: str | None = None) -> np.ndarray:
@@ -199,10 +211,7 @@ def style_embedding(style: Any, model: Any = None, role: str | None = None) -> n
     from keras import ops
 
     score = gmidi.load(style)
-    if model is None or isinstance(model, (str, os.PathLike)):
-        model, tokenizer = load_transfer_model(model)
-    else:
-        tokenizer = Tokenizer.from_spec(model.tokenizer_config)
+    model, tokenizer = _resolve_model(model)
     if not model.one_shot:
         raise ConfigError("a known-style model has no style encoder; use a one-shot model")
     data = model.data_config

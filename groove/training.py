@@ -209,7 +209,7 @@ def fit(
             else:
                 model = build()
                 model.compile(_optimizer(train), _loss(), jit_compile=False)
-        save_best = _save_weights_only
+        save_best = save_for_inference
         train_ds = train_data(int(train["batch_size"]), int(train["seed"]) + state["epoch"])
         val_ds = None
         if val_data is not None:
@@ -288,10 +288,12 @@ def _save_full(model, path: Path):
     os.replace(tmp, path)
 
 
-def _save_weights_only(model, path: Path):
-    """The model without its optimizer state: a third of the size, and what ships."""
+def save_for_inference(model, path: str | os.PathLike):
+    """Save `model` without its optimizer state (a third of the size, and what ships),
+    atomically."""
     import keras
 
+    path = Path(path)
     clean = type(model).from_config(model.get_config())
     clean.set_weights(model.get_weights())
     tmp = path.with_name(path.stem + ".tmp.keras")

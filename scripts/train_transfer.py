@@ -140,6 +140,7 @@ def main(argv=None) -> int:
     from groove.data.segments import TRANSFER_ROLES
     from groove.models.transfer import build_model
     from groove.tokenizers import BeatTokenizer
+    from groove.training import save_for_inference
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -214,23 +215,12 @@ def main(argv=None) -> int:
         print(json.dumps(entry), flush=True)
         if best is None or entry["val_loss"] < best:
             best = entry["val_loss"]
-            _save(model, out / "transfer.keras")
+            save_for_inference(model, out / "transfer.keras")
         if out_of_time:
             break
     log.update(history=history, best_val_loss=best, params=model.count_params())
     (out / "train_log.json").write_text(json.dumps(log, indent=1))
     return 0
-
-
-def _save(model, path):
-    """Save weights and config without the optimizer state (a third of the size)."""
-    import keras
-
-    clean = type(model).from_config(model.get_config())
-    clean.set_weights(model.get_weights())
-    tmp = path.with_suffix(".tmp.keras")
-    keras.saving.save_model(clean, tmp)
-    os.replace(tmp, path)
 
 
 if __name__ == "__main__":
