@@ -96,7 +96,7 @@ class _NanGuard:
         self.step = None
 
 
-def _callbacks(run_dir: Path, state: dict, guard: _NanGuard, eval_every: int, save_best):
+def _callbacks(run_dir: Path, state: dict, guard: _NanGuard, eval_every: int):
     import keras
     import numpy as np
 
@@ -122,12 +122,12 @@ def _callbacks(run_dir: Path, state: dict, guard: _NanGuard, eval_every: int, sa
             state["epoch"] = epoch + 1
             state["train_loss"] = float(logs.get("loss", math.nan))
             if val is None:  # no validation split: the latest model is the best known
-                save_best(self.model, run_dir / "model.keras")
+                save_for_inference(self.model, run_dir / "model.keras")
             else:
                 state["val_loss"] = float(val)
                 if state.get("best_val_loss") is None or val < state["best_val_loss"]:
                     state["best_val_loss"], state["best_step"] = float(val), state["step"]
-                    save_best(self.model, run_dir / "model.keras")
+                    save_for_inference(self.model, run_dir / "model.keras")
             _save_full(self.model, run_dir / "last.keras")
             _write_json(run_dir / "run.json", state)
 
@@ -209,7 +209,6 @@ def fit(
             else:
                 model = build()
                 model.compile(_optimizer(train), _loss(), jit_compile=False)
-        save_best = save_for_inference
         train_ds = train_data(int(train["batch_size"]), int(train["seed"]) + state["epoch"])
         val_ds = None
         if val_data is not None:
@@ -217,7 +216,7 @@ def fit(
             if train["val_batches"]:
                 val_ds = val_ds.take(int(train["val_batches"]))
         guard = _NanGuard()
-        callbacks = _callbacks(run_dir, state, guard, every, save_best)
+        callbacks = _callbacks(run_dir, state, guard, every)
         tensorboard = _tensorboard(run_dir / "logs")
         callbacks += [keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=True)]
         callbacks += [tensorboard] if tensorboard is not None else []
