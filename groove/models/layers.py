@@ -1,0 +1,207 @@
+"""Relative-position self-attention for the Music Transformer.
+
+After Huang, Vaswani, Uszkoreit, Shazeer, Simon, Hawthorne, Dai, Hoffman, Dinculescu and
+Eck, "Music Transformer: Generating Music with Long-Term Structure" (ICLR 2019). Each head
+learns one embedding per relative distance, and the logit between query ``i`` and key ``j``
+gains ``Q_i . E_{i-j}``. The full-sequence path computes those terms with the paper's
+memory-efficient "skewing" (section 3.4.1); the one-token path used for generation reads
+them straight from the relative table for the cached positions.
+
+Everything is `keras.ops`, so the layer runs under TensorFlow or JAX.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import keras
+from keras import layers, ops
+
+from groove.errors import ConfigError
+
+PACKAGE = "groove"
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class RelativeMultiHeadAttention(layers.Layer):
+    """Causal multi-head self-attention with learned relative-position embeddings.
+
+    Args:
+        num_heads: number of attention heads.
+        key_dim: size of each head's queries, keys and values.
+        max_relative_position: number of distinct relative distances learned per head,
+            0 .. ``max_relative_position - 1``. Distances beyond the last are CLIPPED: they
+            all share the embedding of the farthest distance, ``max_relative_position - 1``.
+        dropout: dropout rate on the attention weights (training only).
+
+    The relative table `relative_embeddings` has shape
+    ``(num_heads, max_relative_position, key_dim)`` and, as the paper's ``E_r``, runs from
+    the farthest distance to distance 0: row ``max_relative_position - 1 - d`` holds the
+    embedding of distance ``d``.
+
+    `call(x)` maps ``(batch, length, width)`` to ``(batch, length, width)`` with
+    logits ``(Q K^T + S_rel) / sqrt(key_dim)`` where ``S_rel[i, j] = Q_i . E[i - j]`` for
+    ``j <= i``, and keys after the query masked out. `call_with_cache(x, cache, index)`
+    runs one new token at position ``index`` against a key/value cache made by
+    `init_cache`, for incremental decoding.
+    """
+
+    def __init__(
+        self,
+        num_heads: int,
+        key_dim: int,
+        max_relative_position: int = 512,
+        dropout: float = 0.0,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        if int(num_heads) < 1:
+            raise ConfigError(f"num_heads must be at least 1, got {num_heads}")
+        if int(key_dim) < 1:
+            raise ConfigError(f"key_dim must be at least 1, got {key_dim}")
+        if int(max_relative_position) < 1:
+            raise ConfigError(
+                f"max_relative_position must be at least 1, got {max_relative_position}"
+            )
+        if not 0.0 <= float(dropout) < 1.0:
+            raise ConfigError(f"dropout must be in [0, 1), got {dropout}")
+        self.num_heads = int(num_heads)
+        self.key_dim = int(key_dim)
+        self.max_relative_position = int(max_relative_position)
+        self.dropout = float(dropout)
+        heads = (None, self.num_heads, self.key_dim)
+        self.query_dense = layers.EinsumDense(
+            "btd,dhk->bthk", output_shape=heads, bias_axes="hk", name="query"
+        )
+        self.key_dense = layers.EinsumDense(
+            "btd,dhk->bthk", output_shape=heads, bias_axes="hk", name="key"
+        )
+        self.value_dense = layers.EinsumDense(
+            "btd,dhk->bthk", output_shape=heads, bias_axes="hk", name="value"
+        )
+        self.output_dense: layers.EinsumDense | None = None
+        self.attention_dropout = layers.Dropout(self.dropout, name="attention_dropout")
+        self.relative_embeddings = None
+
+    def build(self, input_shape: tuple) -> None:
+        width = input_shape[-1]
+        if width is None:
+            raise ConfigError("RelativeMultiHeadAttention needs a known input width")
+        self.query_dense.build(input_shape)
+        self.key_dense.build(input_shape)
+        self.value_dense.build(input_shape)
+        self.output_dense = layers.EinsumDense(
+            "bthk,hkd->btd", output_shape=(None, width), bias_axes="d", name="output"
+        )
+        self.output_dense.build((input_shape[0], input_shape[1], self.num_heads, self.key_dim))
+        self.relative_embeddings = self.add_weight(
+            name="relative_embeddings",
+            shape=(self.num_heads, self.max_relative_position, self.key_dim),
+            initializer=keras.initializers.RandomNormal(stddev=self.key_dim**-0.5),
+            trainable=True,
+        )
+        self.built = True
+
+    def compute_output_shape(self, input_shape: tuple) -> tuple:
+        return tuple(input_shape)
+
+    def _neg_inf(self) -> float:
+        return -6.0e4 if self.compute_dtype == "float16" else -1.0e9
+
+    def _relative_table(self, length):
+        """The ``(heads, length, key_dim)`` table ``E_r`` for distances ``length-1 .. 0``.
+
+        Row ``r`` holds distance ``length - 1 - r``. When ``length`` exceeds
+        ``max_relative_position`` the far end repeats the farthest row, which clips the
+        distances.
+        """
+        rows = ops.arange(length, dtype="int32") + (self.max_relative_position - length)
+        rows = ops.maximum(rows, 0)
+        table = ops.cast(self.relative_embeddings, self.compute_dtype)
+        return ops.take(table, rows, axis=1)
+
+    def _attend(self, query, key, value, logits, mask, training):
+        """Masked softmax over ``logits`` (b, h, q, k), then the weighted sum of values."""
+        logits = ops.where(mask, logits, ops.cast(self._neg_inf(), logits.dtype))
+        weights = ops.softmax(logits, axis=-1)
+        weights = self.attention_dropout(weights, training=training)
+        context = ops.einsum("bhqk,bkhd->bqhd", weights, value)
+        return self.output_dense(context)
+
+    def call(self, x, training: bool = False):
+        length = ops.shape(x)[1]
+        scale = ops.cast(1.0 / math.sqrt(self.key_dim), self.compute_dtype)
+        query = self.query_dense(x) * scale  # (b, L, h, d)
+        key = self.key_dense(x)
+        value = self.value_dense(x)
+        content = ops.einsum("bqhd,bkhd->bhqk", query, key)
+
+        # Skewing, Huang et al. 2019, section 3.4.1: with E_r ordered from distance L-1
+        # down to 0, Q E_r^T has S[i, r] = Q_i . E[L-1-r]. Padding one zero column on the
+        # left, reshaping (L, L+1) -> (L+1, L) and dropping the first row moves entry
+        # (i, L-1-(i-j)) to (i, j), so S_rel[i, j] = Q_i . E[i-j] for every j <= i
+        # (entries with j > i are junk and get masked).
+        table = self._relative_table(length)  # (h, L, d)
+        rel = ops.einsum("bqhd,hrd->bhqr", query, table)  # (b, h, L, L)
+        rel = ops.pad(rel, [[0, 0], [0, 0], [0, 0], [1, 0]])  # (b, h, L, L+1)
+        rel = ops.reshape(rel, (-1, self.num_heads, length + 1, length))
+        rel = rel[:, :, 1:, :]
+        rel = ops.reshape(rel, (-1, self.num_heads, length, length))
+
+        positions = ops.arange(length, dtype="int32")
+        mask = positions[None, :] <= positions[:, None]  # (L, L): key j <= query i
+        return self._attend(query, key, value, content + rel, mask[None, None], training)
+
+    def init_cache(self, batch: int, max_length: int):
+        """A zero key/value cache, ``(batch, 2, max_length, num_heads, key_dim)``."""
+        return ops.zeros(
+            (batch, 2, max_length, self.num_heads, self.key_dim), dtype=self.compute_dtype
+        )
+
+    def call_with_cache(self, x, cache, index, training: bool = False):
+        """Attend from one new token at position ``index`` over the cached keys.
+
+        Args:
+            x: ``(batch, 1, width)``, the token at position ``index``.
+            cache: ``(batch, 2, max_length, num_heads, key_dim)``, keys then values of the
+                earlier positions (zeros elsewhere), as from `init_cache`.
+            index: position of the new token, a Python int or scalar integer tensor.
+
+        Returns:
+            ``(y, cache)``: the output ``(batch, 1, width)`` and the cache with the new key
+            and value written at ``index``.
+        """
+        if not self.built:
+            self.build(tuple(x.shape))
+        index = ops.cast(index, "int32")
+        zero = ops.zeros((), dtype="int32")
+        start = [zero, index, zero, zero]
+        scale = ops.cast(1.0 / math.sqrt(self.key_dim), self.compute_dtype)
+        query = self.query_dense(x) * scale  # (b, 1, h, d)
+        key_cache = ops.slice_update(cache[:, 0], start, self.key_dense(x))
+        value_cache = ops.slice_update(cache[:, 1], start, self.value_dense(x))
+        cache = ops.stack([key_cache, value_cache], axis=1)
+
+        max_length = ops.shape(key_cache)[1]
+        positions = ops.arange(max_length, dtype="int32")
+        distance = ops.clip(index - positions, 0, self.max_relative_position - 1)
+        table = ops.cast(self.relative_embeddings, self.compute_dtype)
+        rel_table = ops.take(table, self.max_relative_position - 1 - distance, axis=1)
+        content = ops.einsum("bqhd,bkhd->bhqk", query, key_cache)  # (b, h, 1, T)
+        rel = ops.einsum("bqhd,hkd->bhqk", query, rel_table)
+        mask = (positions <= index)[None, None, None, :]
+        y = self._attend(query, key_cache, value_cache, content + rel, mask, training)
+        return y, cache
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        config.update(
+            {
+                "num_heads": self.num_heads,
+                "key_dim": self.key_dim,
+                "max_relative_position": self.max_relative_position,
+                "dropout": self.dropout,
+            }
+        )
+        return config
