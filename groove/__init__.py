@@ -37,3 +37,15 @@ def style_embedding(style, model=None, role=None):
     from groove.style_transfer import style_embedding as embed
 
     return embed(style, model=model, role=role)
+
+
+def generate(primer=None, model=None, **kwargs):
+    """Compose music, or continue `primer`, with the Music Transformer; see
+    `groove.generation.generate`.
+
+    >>> pm = groove.generate(seconds=20, seed=0)                     # doctest: +SKIP
+    >>> pms = groove.generate("start.mid", num_samples=4, top_p=0.95) # doctest: +SKIP
+    """
+    from groove.generation import generate as run
+
+    return run(primer, model=model, **kwargs)

@@ -152,6 +152,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=_render)
 
     _add_transfer(sub)
+    _add_generate(sub)
     _add_eval(sub)
     _add_data(sub)
     _add_train(sub)
@@ -217,10 +218,82 @@ def _transfer(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_generate(sub) -> None:
+    p = sub.add_parser(
+        "generate",
+        help="compose, or continue a primer, with the Music Transformer",
+        description="Sample new music from a Music Transformer (default: the shipped one, "
+        "trained on Bach chorales). With --primer the output starts with the primer (its "
+        "notes as the model hears them, on one track), then the continuation. Every sample "
+        "ends: notes are released at --seconds, and --max-tokens caps the length.",
+    )
+    p.add_argument("-o", "--out", required=True, help="output MIDI file (OUT-1.mid, ... for many)")
+    p.add_argument("--primer", metavar="MIDI", help="music to continue")
+    p.add_argument(
+        "--seconds", type=float, default=30.0, help="seconds of new music (default: %(default)s)"
+    )
+    p.add_argument("--max-tokens", type=int, help="new tokens per sample, at most")
+    p.add_argument("--num-samples", type=int, default=1, help="samples, drawn as one batch")
+    p.add_argument("--model", help="a .keras Music Transformer (default: the shipped one)")
+    p.add_argument(
+        "--render",
+        nargs="?",
+        const=True,
+        metavar="WAV",
+        help="also render to audio: OUT.wav beside each MIDI file, or this file",
+    )
+    p.add_argument("--seed", type=int, help="sampling seed (same seed, same output)")
+    p.add_argument("--temperature", type=float, default=1.0, help="0 is greedy (default: 1)")
+    p.add_argument("--top-k", type=int, help="sample among the k most likely tokens")
+    p.add_argument("--top-p", type=float, help="nucleus sampling with this mass")
+    p.set_defaults(run=_generate)
+
+
+def _generate(args: argparse.Namespace) -> int:
+    from groove import midi
+    from groove.generation import generate
+
+    out = Path(args.out)
+    if out.suffix.lower() not in (".mid", ".midi"):
+        raise GrooveError(f"{args.out}: the output must be a .mid file")
+    if args.num_samples < 1:
+        raise GrooveError(f"--num-samples must be at least 1, got {args.num_samples}")
+    render = args.render
+    if isinstance(render, str):
+        if not render.lower().endswith((".wav", ".flac")):
+            raise GrooveError(f"{render}: --render writes .wav or .flac")
+        if args.num_samples > 1:
+            raise GrooveError("--render WAV names one file; give --render alone for many samples")
+    pms = generate(
+        args.primer,
+        args.model,
+        seconds=args.seconds,
+        max_tokens=args.max_tokens,
+        temperature=args.temperature,
+        top_k=args.top_k,
+        top_p=args.top_p,
+        seed=args.seed,
+        num_samples=args.num_samples,
+    )
+    pms = pms if isinstance(pms, list) else [pms]
+    for k, pm in enumerate(pms, 1):
+        path = out if len(pms) == 1 else out.with_name(f"{out.stem}-{k}{out.suffix}")
+        midi.save(pm, path)
+        notes = sum(len(i.notes) for i in pm.instruments)
+        print(f"groove: wrote {path} ({notes} notes, {pm.get_end_time():.1f} s)", file=sys.stderr)
+        if render:
+            from groove.render import render_to_file
+
+            wav = Path(render) if isinstance(render, str) else path.with_suffix(".wav")
+            render_to_file(pm, wav)
+            print(f"groove: wrote {wav}", file=sys.stderr)
+    return 0
+
+
 def _add_train(sub) -> None:
     p = sub.add_parser(
         "train",
-        help="train a model (style transfer)",
+        help="train a model (style transfer, Music Transformer)",
         description="Train a model. Runs keep checkpoints, TensorBoard logs and a history; "
         "a killed run continues with --resume.",
     )
@@ -235,7 +308,25 @@ def _add_train(sub) -> None:
         "OUT/last.keras (for --resume). A NaN loss stops the run and keeps the last good "
         "checkpoint.",
     )
-    t.add_argument("--data", required=True, metavar="DIR", help="folder of triplets")
+    _add_train_args(t, "folder of triplets ('groove data triplets')")
+    t.set_defaults(run=_train, train="transfer")
+
+    t = train_sub.add_parser(
+        "lm",
+        help="the Music Transformer, on 'groove data corpus' output",
+        description="Next-token cross-entropy (padding ignored) on windows of the model's "
+        "context, cut at random and transposed / time-stretched afresh each time, with Adam, "
+        "gradient clipping, warmup and cosine decay. Every eval_every steps: validation loss "
+        "on the unaugmented val split, OUT/model.keras (best so far, the file 'groove "
+        "generate --model' takes) and OUT/last.keras (for --resume). A NaN loss stops the run "
+        "and keeps the last good checkpoint.",
+    )
+    _add_train_args(t, "language-model data folder ('groove data corpus')")
+    t.set_defaults(run=_train, train="lm")
+
+
+def _add_train_args(t: argparse.ArgumentParser, data_help: str) -> None:
+    t.add_argument("--data", required=True, metavar="DIR", help=data_help)
     t.add_argument(
         "--config",
         default="small",
@@ -254,13 +345,13 @@ def _add_train(sub) -> None:
     )
     t.add_argument("--resume", action="store_true", help="continue the run in RUN_DIR")
     t.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
-    t.set_defaults(run=_train_transfer)
 
 
-def _train_transfer(args: argparse.Namespace) -> int:
-    from groove.training import train_transfer
+def _train(args: argparse.Namespace) -> int:
+    from groove import training
 
-    _, state = train_transfer(
+    run = training.train_transfer if args.train == "transfer" else training.train_lm
+    _, state = run(
         args.data,
         args.config,
         args.out,

@@ -46,15 +46,28 @@ TRAIN_DEFAULTS: dict[str, Any] = {
     "style_tokens": 512,  # style examples are cut to this many tokens
 }
 
+# `groove train lm`'s [train] settings: the shared ones, and on-the-fly augmentation.
+LM_TRAIN_DEFAULTS: dict[str, Any] = {
+    **{k: v for k, v in TRAIN_DEFAULTS.items() if k != "style_tokens"},
+    "batch_size": 16,
+    "learning_rate": 5e-4,
+    "warmup_steps": 200,
+    "transpose": 3,  # each window is transposed by -3 .. +3 semitones
+    "stretch": 0.05,  # and played 5% slower .. 5% faster
+}
 
-def load_config(spec: str, presets: dict[str, dict]) -> dict[str, dict[str, Any]]:
+
+def load_config(
+    spec: str, presets: dict[str, dict], defaults: dict[str, Any] = TRAIN_DEFAULTS
+) -> dict[str, dict[str, Any]]:
     """`{"model": {"preset", **overrides}, "train": {...}}` from a preset name or a TOML file.
 
     A TOML file has a `[model]` table (`preset = "small"` plus any model settings to
-    override) and a `[train]` table (any of `TRAIN_DEFAULTS`).
+    override) and a `[train]` table (any of `defaults`: `TRAIN_DEFAULTS` for the
+    transfer model, `LM_TRAIN_DEFAULTS` for the Music Transformer).
     """
     if spec in presets:
-        return {"model": {"preset": spec}, "train": dict(TRAIN_DEFAULTS)}
+        return {"model": {"preset": spec}, "train": dict(defaults)}
     path = Path(spec)
     if path.suffix.lower() != ".toml":
         raise ConfigError(f"{spec}: not a preset ({', '.join(presets)}) nor a .toml file")
@@ -80,10 +93,10 @@ def load_config(spec: str, presets: dict[str, dict]) -> dict[str, dict[str, Any]
             f"{path}: unknown preset {model['preset']!r}; choose from {', '.join(presets)}"
         )
     train = dict(raw.get("train", {}))
-    unknown = set(train) - set(TRAIN_DEFAULTS)
+    unknown = set(train) - set(defaults)
     if unknown:
         raise ConfigError(f"{path}: unknown [train] setting(s) {', '.join(sorted(unknown))}")
-    return {"model": model, "train": {**TRAIN_DEFAULTS, **train}}
+    return {"model": model, "train": {**defaults, **train}}
 
 
 # ---------------------------------------------------------------- the run itself
@@ -370,6 +383,89 @@ def train_transfer(
         build,
         lambda batch, seed: batches("train", batch, seed, True),
         (lambda batch: batches("val", batch, 0, False)) if has_val else None,
+        out,
+        train=train,
+        strategy=strategy,
+        mixed_precision=mixed_precision,
+        resume=resume,
+        info={"data": str(data.resolve()), "model": settings["model"]},
+        verbose=verbose,
+        callbacks=callbacks,
+    )
+
+
+# ------------------------------------------------------------------ groove train lm
+
+
+def train_lm(
+    data: str | os.PathLike,
+    config: str,
+    out: str | os.PathLike,
+    *,
+    strategy: str = "auto",
+    mixed_precision: bool = False,
+    resume: bool = False,
+    verbose: str | int = "auto",
+    callbacks: list | None = None,
+) -> tuple[Any, dict[str, Any]]:
+    """Train a `MusicTransformer` on `groove data corpus` output.
+
+    Training windows of the model's `context` tokens are cut at random from every
+    file, each file transposed and time-stretched afresh (the `transpose` and
+    `stretch` settings); validation reads the "val" split once, unaugmented.
+
+    Args:
+        data: The corpus folder (its "train" split is trained on, "val" validates).
+        config: A preset ("tiny", "small", "base") or a TOML file (see `load_config`).
+        out: The run folder; the best model is `out/model.keras`.
+        strategy, mixed_precision, resume, verbose, callbacks: As in `fit`.
+
+    Returns:
+        `(model, state)` as from `fit`.
+    """
+    from groove.data.lm import MANIFEST, lm_dataset, load_tokenizer
+    from groove.models.music_transformer import PRESETS, build_music_transformer
+
+    data = Path(data)
+    manifest_path = data / MANIFEST
+    if not manifest_path.is_file():
+        raise ConfigError(f"{data}: no {MANIFEST}; make one with 'groove data corpus'")
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    if not manifest["counts"].get("train", {}).get("files"):
+        raise ConfigError(f"{data}: the train split holds no files")
+    settings = load_config(config, PRESETS, LM_TRAIN_DEFAULTS)
+    train, model_config = settings["train"], dict(settings["model"])
+    preset = model_config.pop("preset")
+    tokenizer = load_tokenizer(data)
+    spec = {"kind": tokenizer.kind, "config": tokenizer.get_config()}
+    context = int(model_config.get("context", PRESETS[preset]["context"]))
+    transpose, stretch = int(train["transpose"]), float(train["stretch"])
+    if transpose < 0 or not 0 <= stretch < 1:
+        raise ConfigError(
+            f"transpose must be >= 0 and stretch in [0, 1), got {transpose} and {stretch}"
+        )
+
+    def build():
+        return build_music_transformer(tokenizer.vocab_size, preset, tokenizer=spec, **model_config)
+
+    def train_data(batch, seed):
+        return lm_dataset(
+            data, "train", length=context, batch_size=batch, seed=seed, drop_remainder=True,
+            transpose=(-transpose, transpose) if transpose else None,
+            stretch=(1 - stretch, 1 + stretch) if stretch else None, crop="random",
+        )  # fmt: skip
+
+    def val_data(batch):
+        return lm_dataset(
+            data, "val", length=context, batch_size=batch, transpose=None, stretch=None,
+            shuffle=False, repeat=False,
+        )  # fmt: skip
+
+    has_val = manifest["counts"].get("val", {}).get("files", 0) > 0
+    return fit(
+        build,
+        train_data,
+        val_data if has_val else None,
         out,
         train=train,
         strategy=strategy,

@@ -1,0 +1,230 @@
+"""`groove.generate`: compose, or continue a primer, with a Music Transformer.
+
+Every sample of a batch is decoded in parallel, one token per step over a key/value
+cache; when the cache is full the window slides (the last half of the context is
+run again and generation goes on). `EventGrammar` masks, at every step, the tokens
+that would make an invalid event stream, so the output always decodes: notes are
+released before the end, no NOTE_OFF comes without its NOTE_ON, and a length cap
+ends every sample whatever the model says.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import warnings
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from groove.errors import ConfigError, MidiError
+from groove.models.sampling import EventGrammar, Sampler, make_sampler, masked
+from groove.tokenizers import Tokenizer
+
+SHIPPED = "music_transformer.keras"
+# Token cap per second of music when only `seconds` is given: the shipped corpus
+# plays about 20 tokens a second, dense piano music about 60.
+TOKENS_PER_SECOND_CAP = 80
+DEFAULT_MAX_TOKENS = 1024
+
+
+def shipped_model_path() -> Path:
+    """Where the Music Transformer shipped inside the package lives."""
+    return Path(str(resources.files("groove") / "models" / "weights" / SHIPPED))
+
+
+def load_lm(path: str | os.PathLike | None = None) -> tuple[Any, Tokenizer]:
+    """A `MusicTransformer` and its tokenizer from a `.keras` file (default: shipped)."""
+    import keras
+
+    from groove.models import music_transformer as _  # noqa: F401  (registers the layers)
+
+    path = Path(path) if path is not None else shipped_model_path()
+    if not path.is_file():
+        hint = ""
+        if path == shipped_model_path():
+            hint = "; the shipped model is missing from this install (reinstall groove)"
+        raise ConfigError(f"{path}: no such model file{hint}")
+    try:
+        model = keras.saving.load_model(path, compile=False)
+        tokenizer = Tokenizer.from_spec(model.tokenizer_config)
+    except (ValueError, OSError, KeyError, AttributeError, TypeError) as e:
+        raise ConfigError(f"{path}: not a groove Music Transformer ({e})") from None
+    if not hasattr(model, "call_with_cache"):
+        raise ConfigError(f"{path}: not a groove Music Transformer")
+    return model, tokenizer
+
+
+def generate(
+    primer: Any = None,
+    model: Any = None,
+    *,
+    max_tokens: int | None = None,
+    seconds: float | None = None,
+    temperature: float = 1.0,
+    top_k: int | None = None,
+    top_p: float | None = None,
+    seed: int | None = None,
+    num_samples: int = 1,
+    sampler: Sampler | None = None,
+    style: Any = None,
+    program: int = 0,
+) -> Any:
+    """Compose music, or continue `primer`, with a Music Transformer.
+
+    Args:
+        primer: Music to continue (anything `groove.midi.load` reads: a path,
+            PrettyMIDI, a music21 stream); None composes from scratch. The output
+            starts with the primer as the model hears it (its non-drum notes on one
+            track), then the continuation.
+        model: A `MusicTransformer`, a path to its `.keras` file, a `(model,
+            tokenizer)` pair, or None for the shipped model.
+        max_tokens: New tokens per sample, at most (default: 1024, or
+            80 per second of `seconds`).
+        seconds: Stop this many seconds after the primer's end: notes still
+            sounding are released there. None: stop at `max_tokens` or when the
+            model ends the piece.
+        temperature, top_k, top_p: The sampler (see `make_sampler`); temperature 0
+            is greedy. Ignored when `sampler` is given.
+        seed: Seeds the sampling; the same seed gives the same music.
+        num_samples: Samples to draw, decoded together as one batch.
+        sampler: A `groove.models.sampling.Sampler` to use instead.
+        style: A style vector (`groove.style_embedding`) for a model trained with
+            `style_dim`; None for an unconditioned model.
+        program: General MIDI program of the output track (0: piano).
+
+    Returns:
+        A `pretty_midi.PrettyMIDI`, or a list of `num_samples` of them when
+        `num_samples > 1`.
+    """
+    model, tokenizer = _resolve(model)
+    if num_samples < 1:
+        raise ConfigError(f"num_samples must be at least 1, got {num_samples}")
+    if seconds is not None and not seconds > 0:
+        raise ConfigError(f"seconds must be positive, got {seconds}")
+    if max_tokens is None:
+        max_tokens = (
+            DEFAULT_MAX_TOKENS if seconds is None else math.ceil(seconds * TOKENS_PER_SECOND_CAP)
+        )
+    if max_tokens < 1:
+        raise ConfigError(f"max_tokens must be at least 1, got {max_tokens}")
+    if not hasattr(tokenizer, "_codes"):
+        raise ConfigError(f"the model's tokenizer ({tokenizer.kind}) is not an event tokenizer")
+    if seconds is not None and not hasattr(tokenizer, "time_step"):
+        raise ConfigError(f"seconds needs a tokenizer timed in seconds, not {tokenizer.kind}")
+    primer_ids = np.zeros(0, np.int32)
+    if primer is not None:
+        primer_ids = tokenizer.encode(tokenizer.prepare(primer))
+        if not len(primer_ids):
+            name = primer if isinstance(primer, (str, os.PathLike)) else "the primer"
+            raise MidiError(str(name), "it has no notes to continue")
+    sampler = sampler or make_sampler(temperature, top_k, top_p)
+    new = generate_ids(
+        model, tokenizer, primer_ids, max_tokens, sampler, seed=seed,
+        num_samples=num_samples, seconds=seconds, style=style,
+    )  # fmt: skip
+    midis = [tokenizer.decode(np.concatenate([primer_ids, ids]), program=program) for ids in new]
+    return midis if num_samples > 1 else midis[0]
+
+
+def _resolve(model: Any) -> tuple[Any, Tokenizer]:
+    if isinstance(model, tuple):
+        return model
+    if model is None or isinstance(model, (str, os.PathLike)):
+        return load_lm(model)
+    return model, Tokenizer.from_spec(model.tokenizer_config)
+
+
+def generate_ids(
+    model: Any,
+    tokenizer: Tokenizer,
+    primer_ids: np.ndarray,
+    max_tokens: int,
+    sampler: Sampler,
+    *,
+    seed: int | None = None,
+    num_samples: int = 1,
+    seconds: float | None = None,
+    style: Any = None,
+) -> list[np.ndarray]:
+    """The new token ids of each sample (EOS dropped), decoded over a cache.
+
+    Args:
+        model, tokenizer: A `MusicTransformer` and its tokenizer.
+        primer_ids: Ids to continue (without BOS); may be empty.
+        max_tokens: New tokens per sample, at most.
+        sampler: Picks each token.
+        seed, num_samples, seconds, style: As in `generate`.
+    """
+    from keras import ops
+
+    context = int(model.config.context)
+    rng = np.random.default_rng(seed)
+    batch = int(num_samples)
+    prompt = np.concatenate([[tokenizer.bos_id], primer_ids]).astype(np.int32)
+    codes = tokenizer._codes
+    keys = np.ones((batch, len(codes.on_ids)), bool)
+    grammar = EventGrammar(codes, keys, np.full(batch, np.iinfo(np.int64).max // 2), max_tokens)
+    for token in primer_ids:  # the primer's sounding notes and time
+        grammar.update(np.full(batch, token))
+    grammar.length[:] = 0
+    grammar.done[:] = False
+    if seconds is not None:
+        grammar.end = grammar.time + math.ceil(seconds / tokenizer.time_step)
+    if style is not None:
+        style = np.broadcast_to(np.asarray(style, np.float32), (batch, model.config.style_dim))
+    prefill, step = _compiled(model)
+    history = np.tile(prompt, (batch, 1))
+
+    def restart(window):
+        """Fill a fresh cache with the last `window` tokens; their last logits."""
+        tokens = ops.convert_to_tensor(history[:, -window:])
+        with warnings.catch_warnings():  # Keras warns of a softmax over one key (BOS alone)
+            warnings.filterwarnings("ignore", "You are using a softmax over axis", UserWarning)
+            logits, cache = prefill(tokens, model.init_cache(batch), style)
+        return ops.convert_to_numpy(logits[:, -1]), cache, tokens.shape[1]
+
+    logits, cache, position = restart(min(len(prompt), context // 2))
+    out = []
+    while True:
+        logits = np.asarray(logits, np.float64)
+        token = sampler(masked(logits, grammar.allowed()), rng).astype(np.int32)
+        token = np.where(grammar.done, tokenizer.eos_id, token).astype(np.int32)
+        grammar.update(token)
+        out.append(token)
+        if grammar.done.all():
+            break
+        history = np.concatenate([history, token[:, None]], axis=1)
+        if position >= context:  # the cache is full: slide the window by half
+            logits, cache, position = restart(context // 2)
+            continue
+        index = ops.convert_to_tensor(np.int32(position))
+        step_logits, cache = step(ops.convert_to_tensor(token[:, None]), cache, index, style)
+        logits = ops.convert_to_numpy(step_logits[:, 0])
+        position += 1
+    result = []
+    for row in np.stack(out, axis=1):
+        stop = np.flatnonzero(row == tokenizer.eos_id)
+        result.append(row[: stop[0]] if len(stop) else row)
+    return result
+
+
+def _compiled(model):
+    """`(prefill, step)`, compiled once per model under TensorFlow (eager ops cost
+    about a millisecond each); other back ends call the methods as they are."""
+    import keras
+
+    if keras.backend.backend() != "tensorflow":
+        return model.prefill, model.call_with_cache
+    cached = getattr(model, "_groove_generate", None)
+    if cached is None:
+        import tensorflow as tf
+
+        cached = (
+            tf.function(model.prefill, reduce_retracing=True),
+            tf.function(model.call_with_cache, reduce_retracing=True),
+        )
+        model._groove_generate = cached
+    return cached
