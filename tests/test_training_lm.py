@@ -1,0 +1,198 @@
+"""`groove train lm`: real (tiny) Music Transformer training on music21 Bach chorales,
+on one device, on two logical CPU devices, under JAX, and with the NaN guard."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import keras
+import numpy as np
+import pytest
+
+import groove.models.music_transformer  # noqa: F401  (registers the classes for load_model)
+from groove.cli import main
+from groove.data.lm import build_lm_corpus, lm_dataset
+from groove.errors import ConfigError, TrainingError
+from groove.training import train_lm
+
+TINY = """
+[model]
+preset = "tiny"
+context = 32
+[train]
+batch_size = 4
+steps = 4
+eval_every = 2
+warmup_steps = 1
+val_batches = 2
+"""
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    root = tmp_path_factory.mktemp("lm")
+    build_lm_corpus(["music21:bach"], root / "data", limit=8, progress=False)
+    (root / "tiny.toml").write_text(TINY)
+    return root
+
+
+def val_tokens(corpus):
+    data = lm_dataset(corpus / "data", "val", length=32, batch_size=4, transpose=None,
+                      stretch=None, shuffle=False, repeat=False)  # fmt: skip
+    return next(iter(data))[0].numpy()
+
+
+def test_cli_trains_checkpoints_and_resumes(corpus, tmp_path, capsys):
+    run = tmp_path / "run"
+    args = ["train", "lm", "--data", str(corpus / "data"), "--out", str(run), "-q"]
+    assert main([*args, "--config", str(corpus / "tiny.toml"), "--strategy", "cpu"]) == 0
+    assert "4 steps, best validation loss" in capsys.readouterr().out
+    assert {"model.keras", "last.keras", "run.json", "history.csv"} <= {
+        p.name for p in run.iterdir()
+    }
+    assert any((run / "logs").rglob("events.out.tfevents.*"))  # TensorBoard
+    state = json.loads((run / "run.json").read_text())
+    assert state["step"] == 4 and state["settings"]["train"]["transpose"] == 3
+    last = keras.saving.load_model(run / "last.keras")
+    assert int(last.optimizer.iterations.numpy()) == 4
+    best = keras.saving.load_model(run / "model.keras")
+    x = val_tokens(corpus)
+    if state["best_step"] == 4:
+        np.testing.assert_array_equal(np.asarray(best(x)), np.asarray(last(x)))
+    assert best.config.context == 32 and best.tokenizer_config["kind"] == "performance"
+
+    assert main([*args, "--config", str(corpus / "tiny.toml")]) == 2  # the folder holds a run
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "holds a run already" in err[0]
+    missing = ["train", "lm", "--data", str(tmp_path / "nope"), "--out", str(tmp_path / "r")]
+    assert main(missing) == 2
+    assert "no manifest.json" in capsys.readouterr().err
+
+
+def test_resume_continues_a_killed_run(corpus, tmp_path):
+    class Kill(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            raise KeyboardInterrupt
+
+    run = tmp_path / "run"
+    config = str(corpus / "tiny.toml")
+    with pytest.raises(KeyboardInterrupt):
+        train_lm(corpus / "data", config, run, strategy="cpu", verbose=0, callbacks=[Kill()])
+    assert json.loads((run / "run.json").read_text())["step"] == 2
+    model, state = train_lm(corpus / "data", config, run, strategy="cpu", resume=True, verbose=0)
+    assert state["step"] == 4 and int(model.optimizer.iterations.numpy()) == 4
+
+
+def test_validation_loss_falls(corpus, tmp_path):
+    config = tmp_path / "learn.toml"
+    config.write_text(
+        '[model]\npreset = "tiny"\ncontext = 32\n[train]\nbatch_size = 8\nsteps = 40\n'
+        "eval_every = 10\nwarmup_steps = 0\nlearning_rate = 3e-3\nval_batches = 4\n"
+    )
+    train_lm(corpus / "data", str(config), tmp_path / "run", verbose=0)
+    losses = [float(line.split(",")[-1]) for line in
+              (tmp_path / "run" / "history.csv").read_text().splitlines()[1:]]  # fmt: skip
+    assert len(losses) == 4
+    assert losses[-1] < losses[0] - 0.5  # from about ln(vocab) = 5.9 towards the data
+
+
+def test_a_nan_loss_stops_the_run_and_saves_nothing_bad(corpus, tmp_path):
+    config = tmp_path / "explode.toml"  # a huge step with no clipping overflows the weights
+    config.write_text(
+        '[model]\npreset = "tiny"\ncontext = 32\n[train]\nbatch_size = 4\nsteps = 4\n'
+        "eval_every = 2\nwarmup_steps = 0\nlearning_rate = 1e38\nclipnorm = 0\n"
+    )
+    with pytest.raises(TrainingError, match="became NaN by step") as caught:
+        train_lm(corpus / "data", str(config), tmp_path / "run", verbose=0)
+    assert "run" in str(caught.value)
+    assert not (tmp_path / "run" / "model.keras").exists()
+
+
+def test_mixed_precision_trains_with_float32_weights(corpus, tmp_path):
+    model, state = train_lm(corpus / "data", str(corpus / "tiny.toml"), tmp_path / "run",
+                            strategy="cpu", mixed_precision=True, verbose=0)  # fmt: skip
+    assert np.isfinite(state["train_loss"])
+    assert all(w.dtype == "float32" for w in model.weights)
+    assert keras.config.dtype_policy().name == "float32"  # the global policy is restored
+
+
+def test_bad_settings_are_config_errors(corpus, tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[model]\npreset = "tiny"\nhidden_dim = 30\nnum_heads = 4\n')
+    with pytest.raises(ConfigError, match="multiple of num_heads"):
+        train_lm(corpus / "data", str(bad), tmp_path / "run", verbose=0)
+    bad.write_text("[train]\nstyle_tokens = 3\n")  # a transfer setting, not a language-model one
+    with pytest.raises(ConfigError, match=r"bad.toml: unknown \[train\] setting"):
+        train_lm(corpus / "data", str(bad), tmp_path / "run", verbose=0)
+
+
+TWO_DEVICES = textwrap.dedent(
+    """
+    import json, sys
+    import tensorflow as tf
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+    import keras
+    import numpy as np
+    from groove.training import train_lm
+    data, config, run = sys.argv[1:]
+    model, state = train_lm(data, config, run, strategy="mirrored", verbose=0)
+    x = np.arange(64, dtype="int32").reshape(2, 32) % 200 + 3
+    same = bool((model(x).numpy() == keras.saving.load_model(run + "/last.keras")(x).numpy()).all())
+    print(json.dumps({"replicas": state["replicas"], "loss": state["train_loss"], "same": same}))
+    """
+)
+
+
+def test_mirrored_strategy_on_two_logical_cpu_devices(corpus, tmp_path):
+    args = [str(corpus / "data"), str(corpus / "tiny.toml"), str(tmp_path / "run")]
+    env = {**os.environ, "KERAS_BACKEND": "tensorflow", "TF_CPP_MIN_LOG_LEVEL": "3"}
+    out = subprocess.run([sys.executable, "-c", TWO_DEVICES, *args], capture_output=True,
+                         text=True, env=env, timeout=600, check=True)  # fmt: skip
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["replicas"] == 2
+    assert np.isfinite(result["loss"]) and result["same"]
+
+
+JAX_TRAIN = textwrap.dedent(
+    """
+    import json, sys
+    import numpy as np
+    from groove.training import train_lm
+    data, config, run, strategy = sys.argv[1:]
+    model, state = train_lm(data, config, run, strategy=strategy, verbose=0)
+    x = np.arange(64, dtype="int32").reshape(2, 32) % 200 + 3
+    np.save(run + "/jax_logits.npy", np.asarray(model(x)))
+    print(json.dumps({"replicas": state["replicas"], "loss": state["train_loss"]}))
+    """
+)
+
+
+def test_jax_data_parallel_on_two_host_devices(corpus, tmp_path):
+    pytest.importorskip("jax")
+    args = [str(corpus / "data"), str(corpus / "tiny.toml"), str(tmp_path / "run"), "auto"]
+    env = {**os.environ, "KERAS_BACKEND": "jax",
+           "XLA_FLAGS": "--xla_force_host_platform_device_count=2"}  # fmt: skip
+    out = subprocess.run([sys.executable, "-c", JAX_TRAIN, *args], capture_output=True,
+                         text=True, env=env, timeout=600, check=True)  # fmt: skip
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["replicas"] == 2 and np.isfinite(result["loss"])
+
+
+def test_a_model_trained_under_jax_loads_under_tensorflow_with_the_same_outputs(corpus, tmp_path):
+    pytest.importorskip("jax")
+    run = tmp_path / "run"
+    args = [str(corpus / "data"), str(corpus / "tiny.toml"), str(run), "cpu"]
+    env = {**os.environ, "KERAS_BACKEND": "jax"}
+    subprocess.run([sys.executable, "-c", JAX_TRAIN, *args], capture_output=True,
+                   text=True, env=env, timeout=600, check=True)  # fmt: skip
+    assert keras.backend.backend() == "tensorflow"
+    model = keras.saving.load_model(run / "last.keras")  # relative attention: keras.ops only
+    x = np.arange(64, dtype="int32").reshape(2, 32) % 200 + 3
+    ours, theirs = np.asarray(model(x)), np.load(run / "jax_logits.npy")
+    np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-4)
+    assert (ours.argmax(-1) == theirs.argmax(-1)).all()
