@@ -1,0 +1,316 @@
+"""Music Transformer measurements: attention cost, cached generation, and likelihood.
+
+Three tables, each comparison made within one run of this script:
+
+1. ``attention``: forward + backward time and peak memory of groove's
+   `RelativeMultiHeadAttention` (skewing) against plain `keras.layers.MultiHeadAttention`
+   (causal, no positions) and against the naive relative attention that gathers the
+   full L x L x D tensor of relative embeddings (Shaw et al. 2018), at L = 256 .. 2048.
+   Each (variant, L) runs in a fresh process, so its peak resident memory (VmHWM)
+   minus the resident memory before the first full-size call is its own.
+   Targets: time within 1.3x of MultiHeadAttention; at least 10x less memory than
+   the naive version at L = 1024.
+2. ``generation``: 1024 tokens, greedy, from a small-preset model with a 1024-token
+   context, decoded over the key/value cache against re-running the whole prefix at
+   every step (target: at least 10x faster); then tokens per second of the shipped
+   model through `groove.generation.generate_ids` (grammar and sampler included) at
+   batch 1 and 8.
+3. ``nll``: held-out negative log-likelihood per token of the relative model and the
+   absolute-position baseline, trained with the same data, steps, size and seed on a
+   `groove data corpus` folder (default runs/lm-bach). The paper: 1.835 against 1.861
+   on piano performances (Huang et al. 2019, table 3).
+
+    python benchmarks/music_transformer.py [attention] [generation] [nll] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+HEADS, KEY_DIM, BATCH = 4, 64, 1
+
+
+# ------------------------------------------------------------------ 1. attention
+
+
+def _rss_kib(field: str) -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    return 0
+
+
+def _naive_relative(layer):
+    """Relative attention the pre-skewing way: gather E[i - j] into an (h, L, L, d)
+    tensor and contract it with the queries (Shaw et al. 2018; Huang et al. 3.4)."""
+    import math
+
+    from keras import ops
+
+    def call(x):
+        length = ops.shape(x)[1]
+        scale = 1.0 / math.sqrt(layer.key_dim)
+        query = layer.query_dense(x) * scale
+        key, value = layer.key_dense(x), layer.value_dense(x)
+        positions = ops.arange(length, dtype="int32")
+        distance = ops.clip(positions[:, None] - positions[None, :], 0,
+                            layer.max_relative_position - 1)  # fmt: skip
+        rows = layer.max_relative_position - 1 - distance  # (L, L)
+        full = ops.take(layer.relative_embeddings, rows, axis=1)  # (h, L, L, d)
+        rel = ops.einsum("bqhd,hqkd->bhqk", query, full)
+        logits = ops.einsum("bqhd,bkhd->bhqk", query, key) + rel
+        mask = positions[None, :] <= positions[:, None]
+        logits = ops.where(mask[None, None], logits, -1e9)
+        context = ops.einsum("bhqk,bkhd->bqhd", ops.softmax(logits, axis=-1), value)
+        return layer.output_dense(context)
+
+    return call
+
+
+def attention_child(variant: str, length: int, repeats: int) -> dict:
+    """One measurement, in this (fresh) process."""
+    import keras
+    import tensorflow as tf
+
+    from groove.models.layers import RelativeMultiHeadAttention
+
+    width = HEADS * KEY_DIM
+    if variant == "keras MultiHeadAttention":
+        layer = keras.layers.MultiHeadAttention(HEADS, KEY_DIM)
+        layer(np.zeros((1, 4, width), "float32"), np.zeros((1, 4, width), "float32"))
+
+        def call(x):
+            return layer(x, x, use_causal_mask=True)
+    else:
+        layer = RelativeMultiHeadAttention(HEADS, KEY_DIM, max_relative_position=length)
+        layer.build((None, None, width))
+        call = layer if variant == "relative (skewing)" else _naive_relative(layer)
+
+    @tf.function(reduce_retracing=True)
+    def step(x):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            loss = tf.reduce_sum(tf.square(call(x)))
+        return tape.gradient(loss, [x, *layer.trainable_weights])
+
+    step(tf.random.normal((BATCH, 8, width)))  # trace at a small size
+    before = _rss_kib("VmRSS")
+    x = tf.random.normal((BATCH, length, width))
+    step(x)  # first full-size call: allocations
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        grads = step(x)
+        _ = [g.numpy() for g in grads[:1]]
+        times.append(time.perf_counter() - t)
+    peak = _rss_kib("VmHWM") - before
+    return {"ms": 1000 * float(np.median(times)), "peak_mib": peak / 1024}
+
+
+def attention_table(lengths, repeats: int) -> None:
+    variants = ["keras MultiHeadAttention", "relative (skewing)", "relative (naive L x L x D)"]
+    rows = {}
+    for length in lengths:
+        for variant in variants:
+            need = 3 * HEADS * length * length * KEY_DIM * 4 / 2**30  # tensor, grad, product
+            if variant.endswith("D)") and need > 12:
+                rows[variant, length] = None  # would not fit in this machine's memory
+                continue
+            env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "KERAS_BACKEND": "tensorflow"}
+            out = subprocess.run(
+                [sys.executable, __file__, "--child", variant, str(length), str(repeats)],
+                capture_output=True, text=True, env=env, check=True,
+            )  # fmt: skip
+            rows[variant, length] = json.loads(out.stdout.strip().splitlines()[-1])
+            print(f"  {variant} L={length}: {rows[variant, length]}", file=sys.stderr)
+    print(f"\n## Attention, forward + backward (batch {BATCH}, {HEADS} heads x {KEY_DIM}, "
+          f"TensorFlow on {os.cpu_count()} CPU cores)\n")  # fmt: skip
+    print(
+        "| L | MHA ms | relative ms | naive ms | relative / MHA time "
+        "| MHA MiB | relative MiB | naive MiB | naive / relative memory |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
+
+    def cell(r, k):
+        return f"{r[k]:.0f}" if r else "skipped (> 12 GiB)"
+
+    for length in lengths:
+        mha, rel, naive = (rows[v, length] for v in variants)
+        ratio_t = rel["ms"] / mha["ms"]
+        ratio_m = f"{naive['peak_mib'] / rel['peak_mib']:.1f}x" if naive else "-"
+        print(f"| {length} | {mha['ms']:.0f} | {rel['ms']:.0f} | {cell(naive, 'ms')} | "
+              f"{ratio_t:.2f} | {mha['peak_mib']:.0f} | {rel['peak_mib']:.0f} | "
+              f"{cell(naive, 'peak_mib')} | {ratio_m} |")  # fmt: skip
+
+
+# ----------------------------------------------------------------- 2. generation
+
+
+def generation_table(tokens: int, uncached_steps: int | None) -> None:
+    import tensorflow as tf
+    from keras import ops
+
+    from groove.generation import _compiled, generate_ids, load_lm
+    from groove.models import build_music_transformer
+    from groove.models.sampling import GreedySampler, make_sampler
+
+    model = build_music_transformer(420, "small", context=tokens, max_relative_position=tokens)
+    prefill, step = _compiled(model)
+    one = ops.convert_to_tensor([[1]], "int32")
+    for position in range(3):  # trace both functions first (both paths are timed warm)
+        _, warm = prefill(one, model.init_cache(1), None)
+        step(one, warm, ops.convert_to_tensor(np.int32(position + 1)), None)
+    # Cached: one prefill of BOS, then one step per token.
+    t = time.perf_counter()
+    logits, cache = prefill(ops.ones((1, 1), "int32"), model.init_cache(1), None)
+    ids = [1]
+    for position in range(1, tokens):
+        token = int(np.argmax(ops.convert_to_numpy(logits)[0, -1]))
+        ids.append(token)
+        logits, cache = step(ops.convert_to_tensor([[token]], "int32"), cache,
+                             ops.convert_to_tensor(np.int32(position)), None)  # fmt: skip
+    cached = time.perf_counter() - t
+    # Uncached: the whole prefix again at every step (one trace for every length).
+    forward = tf.function(model.call, input_signature=[tf.TensorSpec((None, None), tf.int32)])
+    forward(tf.ones((1, 2), tf.int32))
+    measured = list(range(1, tokens + 1))
+    if uncached_steps:  # time a spread of prefix lengths and sum the interpolation
+        measured = sorted(set(np.linspace(1, tokens, uncached_steps).astype(int)))
+    per_step = []
+    for length in measured:
+        t = time.perf_counter()
+        _ = forward(tf.constant([ids[:length]], tf.int32)).numpy()[0, -1].argmax()
+        per_step.append(time.perf_counter() - t)
+    uncached = float(np.sum(np.interp(np.arange(1, tokens + 1), measured, per_step)))
+    note = "" if not uncached_steps else f" (prefix re-runs timed at {len(measured)} lengths)"
+    print(f"\n## Generation of {tokens} tokens, batch 1, greedy, small preset "
+          f"({model.count_params():,} parameters, context {tokens}){note}\n")  # fmt: skip
+    print("| decoding | seconds | tokens/s | speed-up |")
+    print("|---|---|---|---|")
+    print(f"| re-run the prefix each step | {uncached:.1f} | {tokens / uncached:.0f} | 1.0x |")
+    print(f"| key/value cache | {cached:.1f} | {tokens / cached:.0f} | "
+          f"{uncached / cached:.1f}x |")  # fmt: skip
+
+    try:
+        model, tokenizer = load_lm()
+    except Exception as e:  # no shipped model yet
+        print(f"\n(shipped model: {e})")
+        return
+    print(
+        f"\n## The shipped model ({model.count_params():,} parameters, context "
+        f"{model.config.context}), generate_ids with the grammar, 512 new tokens\n"
+    )
+    print("| batch | seconds | tokens/s (all rows) | ms per step |")
+    print("|---|---|---|---|")
+    sampler = make_sampler(1.0)
+    for batch in (1, 8):
+        generate_ids(
+            model, tokenizer, np.zeros(0, np.int32), 8, GreedySampler(), num_samples=batch
+        )  # fmt: skip  (trace)
+        t = time.perf_counter()
+        out = generate_ids(model, tokenizer, np.zeros(0, np.int32), 512, sampler, seed=0,
+                           num_samples=batch)  # fmt: skip
+        seconds = time.perf_counter() - t
+        steps = max(len(o) for o in out)
+        print(f"| {batch} | {seconds:.1f} | {sum(len(o) for o in out) / seconds:.0f} | "
+              f"{1000 * seconds / max(steps, 1):.1f} |")  # fmt: skip
+
+
+# ------------------------------------------------------------------------ 3. nll
+
+
+NLL_CONFIG = """
+[model]
+preset = "small"
+num_layers = {layers}
+hidden_dim = {width}
+ff_dim = {ff}
+num_heads = 4
+context = {context}
+max_relative_position = {context}
+relative = {relative}
+[train]
+batch_size = 16
+steps = {steps}
+eval_every = {every}
+learning_rate = 5e-4
+warmup_steps = 100
+val_batches = 0
+seed = 0
+"""
+
+
+def nll_table(data: str, steps: int, layers: int, width: int, context: int) -> None:
+    import keras
+
+    from groove.data.lm import lm_dataset
+    from groove.training import train_lm
+
+    test = lm_dataset(data, "test", length=context, batch_size=16, transpose=None,
+                      stretch=None, shuffle=False, repeat=False)  # fmt: skip
+    loss = keras.losses.SparseCategoricalCrossentropy(
+        from_logits=True, ignore_class=0, reduction="sum"
+    )
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for relative in (True, False):
+            config = Path(tmp) / f"{relative}.toml"
+            config.write_text(NLL_CONFIG.format(
+                layers=layers, width=width, ff=4 * width, context=context,
+                relative=str(relative).lower(), steps=steps, every=steps // 4,
+            ))  # fmt: skip
+            t = time.perf_counter()
+            model, state = train_lm(data, str(config), Path(tmp) / str(relative), verbose=0)
+            minutes = (time.perf_counter() - t) / 60
+            model = keras.saving.load_model(Path(tmp) / str(relative) / "model.keras")
+            total, count = 0.0, 0
+            for x, y in test:
+                total += float(loss(y, model(x)))
+                count += int((y.numpy() != 0).sum())
+            rows.append((relative, model.count_params(), state["best_val_loss"],
+                         total / count, minutes))  # fmt: skip
+    print(
+        f"\n## Held-out NLL per token ({data}: test split, {count:,} tokens; "
+        f"{layers} layers x {width}, context {context}, {steps} steps x 16, seed 0)\n"
+    )
+    print("| positions | parameters | best val NLL | test NLL (nats/token) | train minutes |")
+    print("|---|---|---|---|---|")
+    for relative, params, val, nll, minutes in rows:
+        name = "relative (Music Transformer)" if relative else "absolute (sinusoidal)"
+        print(f"| {name} | {params:,} | {val:.3f} | {nll:.3f} | {minutes:.1f} |")
+
+
+def main(argv=None) -> int:
+    if argv is None and len(sys.argv) > 1 and sys.argv[1] == "--child":
+        variant, length, repeats = sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+        print(json.dumps(attention_child(variant, length, repeats)))
+        return 0
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("tables", nargs="*", default=["attention", "generation", "nll"])
+    p.add_argument("--quick", action="store_true", help="small sizes, to check the script")
+    p.add_argument("--data", default="runs/lm-bach", help="a 'groove data corpus' folder")
+    p.add_argument("--steps", type=int, default=800, help="training steps per NLL model")
+    args = p.parse_args(argv)
+    if "attention" in args.tables:
+        lengths = [64, 128] if args.quick else [256, 512, 1024, 2048]
+        attention_table(lengths, repeats=2 if args.quick else 5)
+    if "generation" in args.tables:
+        generation_table(64 if args.quick else 1024, None if args.quick else 128)
+    if "nll" in args.tables:
+        steps = 8 if args.quick else args.steps
+        nll_table(args.data, steps, 2 if args.quick else 3, 32 if args.quick else 128,
+                  64 if args.quick else 256)  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
