@@ -166,15 +166,15 @@ def generate_ids(
     prompt = np.concatenate([[tokenizer.bos_id], primer_ids]).astype(np.int32)
     codes = tokenizer._codes
     keys = np.ones((batch, len(codes.on_ids)), bool)
-    grammar = EventGrammar(codes, keys, np.full(batch, np.iinfo(np.int64).max // 2), max_tokens)
-    for token in primer_ids:  # the primer's sounding notes and time
+    never = np.iinfo(np.int64).max // 2
+    grammar = EventGrammar(codes, keys, np.full(batch, never), max_tokens=never)
+    for token in primer_ids:  # the primer's sounding notes and time, with no cap yet
         grammar.update(np.full(batch, token))
     grammar.length[:] = 0
-    grammar.done[:] = False
-    if seconds is not None:
-        grammar.end = grammar.time + math.ceil(seconds / tokenizer.time_step)
-    if style is not None:
-        style = np.broadcast_to(np.asarray(style, np.float32), (batch, model.config.style_dim))
+    grammar.max_tokens = int(max_tokens)
+    if seconds is not None:  # (rounded first: 0.56 / 0.01 is 56.00000000000001)
+        grammar.end = grammar.time + math.ceil(round(seconds / tokenizer.time_step, 6))
+    style = _style_batch(model, style, batch)
     prefill, step = _compiled(model)
     history = np.tile(prompt, (batch, 1))
 
@@ -209,6 +209,27 @@ def generate_ids(
         stop = np.flatnonzero(row == tokenizer.eos_id)
         result.append(row[: stop[0]] if len(stop) else row)
     return result
+
+
+def _style_batch(model, style, batch):
+    """`style` as a `(batch, style_dim)` float32 array, checked against the model."""
+    style_dim = int(model.config.style_dim)
+    if style is None:
+        if style_dim:
+            raise ConfigError(f"this model is conditioned on a style: pass a {style_dim}-d style")
+        return None
+    if not style_dim:
+        raise ConfigError("this model takes no style vector")
+    style = np.asarray(style, np.float32)
+    if (
+        style.shape[-1:] != (style_dim,)
+        or style.ndim > 2
+        or style.size // style_dim not in (1, batch)
+    ):
+        raise ConfigError(
+            f"style must be {style_dim} values (or one row of them per sample), got {style.shape}"
+        )
+    return np.ascontiguousarray(np.broadcast_to(style.reshape(-1, style_dim), (batch, style_dim)))
 
 
 def _compiled(model):

@@ -146,8 +146,11 @@ def test_grammar_forbids_invalid_events():
     assert ok[TOK.eos_id] and not ok[TOK.pad_id] and not ok[TOK.bos_id]
     g.update(np.array([on60]))
     ok = g.allowed()[0]
-    assert ok[off60] and not ok[TOK.eos_id]  # no EOS while a note sounds
-    g.update(np.array([TOK.token_to_id("TIME_SHIFT_24")]))  # at the segment end
+    assert not ok[TOK.eos_id]  # no EOS while a note sounds
+    assert not ok[off60]  # nor a NOTE_OFF at its onset (a zero-length note)
+    g.update(np.array([TOK.token_to_id("TIME_SHIFT_1")]))
+    assert g.allowed()[0][off60]
+    g.update(np.array([TOK.token_to_id("TIME_SHIFT_23")]))  # at the segment end
     ok = g.allowed()[0]
     assert not ok[on60] and not ok[TOK.token_to_id("TIME_SHIFT_1")] and ok[off60]
     assert set(np.flatnonzero(ok).tolist()) == {off60}

@@ -226,12 +226,7 @@ class MusicTransformer(keras.Model):
 
     def _split(self, inputs):
         if isinstance(inputs, dict):
-            style = inputs.get("style")
-            if self.config.style_dim and style is None:
-                raise ConfigError("this Music Transformer is conditioned: pass a style vector")
-            return inputs["tokens"], style
-        if self.config.style_dim:
-            raise ConfigError("this Music Transformer is conditioned: pass a style vector")
+            return inputs["tokens"], inputs.get("style")
         return inputs, None
 
     def _embed(self, tokens, start, training=False):
@@ -242,6 +237,12 @@ class MusicTransformer(keras.Model):
         return self.embedding_dropout(x, training=training)
 
     def _style(self, style):
+        if (style is None) != (not self.config.style_dim):
+            raise ConfigError(
+                "this Music Transformer is conditioned: pass a style vector"
+                if self.config.style_dim
+                else "this Music Transformer takes no style vector"
+            )
         return None if style is None else ops.cast(style, self.compute_dtype)
 
     def call(self, inputs, training=False):

@@ -3,7 +3,8 @@
 Samplers work on numpy logits with a seeded `numpy.random.Generator`, so a seed gives
 the same music under every Keras back end. `EventGrammar` masks, at each step, the
 tokens that would make an invalid event stream for `BeatTokenizer` /
-`PerformanceTokenizer` ids: a NOTE_OFF for a silent key, time past the segment's end,
+`PerformanceTokenizer` ids: a NOTE_OFF for a silent key or at its note's very onset
+(a zero-length note), time past the segment's end,
 keys of the wrong family (drums for a bass part), and EOS while notes still sound.
 """
 
@@ -129,6 +130,9 @@ class EventGrammar:
         self.end = np.asarray(end_steps, np.int64)
         self.time = np.zeros(b, np.int64)
         self.active = np.zeros((b, self.keys.shape[1]), np.int64)
+        # Time of each key's latest NOTE_ON: its NOTE_OFF must come later, so no note
+        # is zero steps long (the decoder would have to lengthen it).
+        self.onset = np.full((b, self.keys.shape[1]), -1, np.int64)
         self.length = np.zeros(b, np.int64)
         self.last_velocity = np.zeros(b, bool)
         self.done = np.zeros(b, bool)
@@ -147,7 +151,8 @@ class EventGrammar:
         room = (self.end - self.time)[:, None]
         sounding = self.active.sum(axis=1, keepdims=True)
         ok = self._on_ok & (room > 0) & (sounding < self.max_polyphony)
-        ok |= self._off_id[None, :] & (self.active[:, self._key] > 0)
+        sounding_key = (self.active > 0) & (self.onset < self.time[:, None])
+        ok |= self._off_id[None, :] & sounding_key[:, self._key]
         ok |= (kind == SHIFT) & (self.value[None, :] <= room)
         ok |= (kind == VELOCITY) & ~self.last_velocity[:, None] & (room > 0)
         ok |= (kind == EOS) & (sounding == 0)
@@ -161,6 +166,7 @@ class EventGrammar:
         live = ~self.done
         rows = np.flatnonzero(live & (kind == ON))
         self.active[rows, key[rows]] += 1
+        self.onset[rows, key[rows]] = self.time[rows]
         rows = np.flatnonzero(live & (kind == OFF))
         self.active[rows, key[rows]] = np.maximum(self.active[rows, key[rows]] - 1, 0)
         self.time += np.where(live & (kind == SHIFT), value, 0)
