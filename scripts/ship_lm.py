@@ -76,6 +76,7 @@ def main(argv=None) -> int:
             "config": manifest["config"],
             "counts": manifest["counts"],
             "skipped": manifest["skipped"],
+            "files": {split: manifest["files"][split] for split in ("val", "test")},
         },
         "history": history,
         "sample": {"seconds": 10, "seed": 0, "notes": notes},
