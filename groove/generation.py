@@ -83,8 +83,9 @@ def generate(
             tokenizer)` pair, or None for the shipped model.
         max_tokens: New tokens per sample, at most (default: 1024, or
             80 per second of `seconds`).
-        seconds: Stop this many seconds after the primer's end: notes still
-            sounding are released there. None: stop at `max_tokens` or when the
+        seconds: Music to add, in seconds after the primer's end: the model may not
+            end the piece sooner, and notes still sounding are released there (the
+            `max_tokens` cap still applies). None: stop at `max_tokens` or when the
             model ends the piece.
         temperature, top_k, top_p: The sampler (see `make_sampler`); temperature 0
             is greedy. Ignored when `sampler` is given.
@@ -190,7 +191,10 @@ def generate_ids(
     out = []
     while True:
         logits = np.asarray(logits, np.float64)
-        token = sampler(masked(logits, grammar.allowed()), rng).astype(np.int32)
+        allowed = grammar.allowed()
+        if seconds is not None:  # asked for `seconds` of music: the model may not end early
+            allowed[~grammar.done & (grammar.time < grammar.end), tokenizer.eos_id] = False
+        token = sampler(masked(logits, allowed), rng).astype(np.int32)
         token = np.where(grammar.done, tokenizer.eos_id, token).astype(np.int32)
         grammar.update(token)
         out.append(token)

@@ -85,26 +85,35 @@ def check_valid(pm, path, program=0):
 
 class HoldOneNote(Sampler):
     """Ignores the model: plays middle C and holds it with the longest shifts the
-    grammar allows, releases it when it must, then ends. Probes where generation stops."""
+    grammar allows, releases it when it must, then ends. Probes where generation stops.
+    One instance per generation: it remembers, per row, whether the note sounds."""
 
     codes = TOKENIZER._codes
     on = TOKENIZER.token_to_id("NOTE_ON_60")
+    off = TOKENIZER.token_to_id("NOTE_OFF_60")
     shifts = np.array([TOKENIZER.token_to_id(f"TIME_SHIFT_{s}") for s in range(1, 101)])
-    offs = np.array([TOKENIZER.token_to_id(f"NOTE_OFF_{p}") for p in range(128)])
+
+    def __init__(self):
+        self.sounding = self.played = None
 
     def __call__(self, logits, rng):
+        ok_rows = np.isfinite(logits)
+        if self.sounding is None:
+            self.sounding = np.zeros(len(ok_rows), bool)
+            self.played = np.zeros(len(ok_rows), bool)
         out = []
-        for ok in np.isfinite(logits):
-            # EOS is forbidden exactly while a note sounds.
-            sounding, shifts = not ok[TOKENIZER.eos_id], self.shifts[ok[self.shifts]]
-            if sounding and len(shifts):
+        for row, ok in enumerate(ok_rows):
+            shifts = self.shifts[ok[self.shifts]]
+            if self.sounding[row] and len(shifts):
                 out.append(shifts[-1])
-            elif sounding:
-                out.append(self.offs[ok[self.offs]][0])
-            elif ok[self.on]:
+            elif self.sounding[row]:
+                out.append(self.off)
+                self.sounding[row] = False
+            elif ok[self.on] and not self.played[row]:
                 out.append(self.on)
+                self.sounding[row] = self.played[row] = True
             else:
-                out.append(TOKENIZER.eos_id)
+                out.append(TOKENIZER.eos_id if ok[TOKENIZER.eos_id] else shifts[-1])
         return np.array(out)
 
 
@@ -483,3 +492,23 @@ def test_jax_generates_the_same_greedy_tokens_as_tensorflow(lm, tmp_path):
                                    seed=0, num_samples=2)  # fmt: skip
     ours = np.stack([np.pad(i, (0, 60 - len(i)), constant_values=-1) for i in ours])
     np.testing.assert_array_equal(ours, np.load(tmp_path / "jax.npy"))
+
+
+class EndAtOnce(Sampler):
+    """Ignores the model: ends the piece whenever the grammar lets it, else waits."""
+
+    shifts = HoldOneNote.shifts
+
+    def __call__(self, logits, rng):
+        ok = np.isfinite(logits)
+        waits = np.where(ok[:, self.shifts], self.shifts, -1).max(axis=1)
+        return np.where(ok[:, TOKENIZER.eos_id], TOKENIZER.eos_id, waits)
+
+
+def test_with_seconds_the_piece_may_not_end_early(lm):
+    model, _ = lm
+    (free,) = generation.generate_ids(model, TOKENIZER, EMPTY, 100, EndAtOnce())
+    assert len(free) == 0  # no time limit: the model may end at once
+    (ids,) = generation.generate_ids(model, TOKENIZER, EMPTY, 100, EndAtOnce(), seconds=2.5)
+    codes = TOKENIZER._codes
+    assert codes.value[ids].sum() == 250  # it had to wait out all 2.5 s of shifts
