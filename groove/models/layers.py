@@ -101,12 +101,13 @@ class CausalSelfAttention(layers.Layer):
         scale = ops.cast(1.0 / math.sqrt(self.key_dim), self.compute_dtype)
         return self.query_dense(x) * scale, self.key_dense(x), self.value_dense(x)
 
-    def _attend(self, value, logits, mask, training):
-        """Masked softmax over ``logits`` (b, h, q, k), then the weighted sum of values."""
+    def _attend(self, value, logits, mask, training, value_layout="bkhd"):
+        """Masked softmax over ``logits`` (b, h, q, k), then the weighted sum of values
+        (laid out ``(b, k, h, d)``, or ``(b, h, k, d)`` as the cache keeps them)."""
         logits = ops.where(mask, logits, ops.cast(self._neg_inf(), logits.dtype))
         weights = ops.softmax(logits, axis=-1)
         weights = self.attention_dropout(weights, training=training)
-        context = ops.einsum("bhqk,bkhd->bqhd", weights, value)
+        context = ops.einsum(f"bhqk,{value_layout}->bqhd", weights, value)
         return self.output_dense(context)
 
     def _sequence(self, query, key, value, training):
@@ -123,9 +124,12 @@ class CausalSelfAttention(layers.Layer):
         return self._sequence(*self._project(x), training)
 
     def init_cache(self, batch: int, max_length: int):
-        """A zero key/value cache, ``(batch, 2, max_length, num_heads, key_dim)``."""
+        """A zero key/value cache, ``(batch, 2, num_heads, max_length, key_dim)``.
+
+        Heads come before positions so that a step's two products with the cache read
+        it in place (with positions first, every step would transpose the cache)."""
         return ops.zeros(
-            (batch, 2, max_length, self.num_heads, self.key_dim), dtype=self.compute_dtype
+            (batch, 2, self.num_heads, max_length, self.key_dim), dtype=self.compute_dtype
         )
 
     def prefill(self, x, cache, training: bool = False):
@@ -136,8 +140,13 @@ class CausalSelfAttention(layers.Layer):
         query, key, value = self._project(x)
         zero = ops.zeros((), dtype="int32")
         start = [zero, zero, zero, zero]
-        key_cache = ops.slice_update(cache[:, 0], start, ops.cast(key, cache.dtype))
-        value_cache = ops.slice_update(cache[:, 1], start, ops.cast(value, cache.dtype))
+        heads_first = (0, 2, 1, 3)
+        key_cache = ops.slice_update(
+            cache[:, 0], start, ops.cast(ops.transpose(key, heads_first), cache.dtype)
+        )
+        value_cache = ops.slice_update(
+            cache[:, 1], start, ops.cast(ops.transpose(value, heads_first), cache.dtype)
+        )
         y = self._sequence(query, key, value, training)
         return y, ops.stack([key_cache, value_cache], axis=1)
 
@@ -146,7 +155,7 @@ class CausalSelfAttention(layers.Layer):
 
         Args:
             x: ``(batch, 1, width)``, the token at position ``index``.
-            cache: ``(batch, 2, max_length, num_heads, key_dim)``, keys then values of the
+            cache: ``(batch, 2, num_heads, max_length, key_dim)``, keys then values of the
                 earlier positions (zeros elsewhere), as from `init_cache` or `prefill`.
             index: position of the new token, a Python int or scalar integer tensor.
 
@@ -158,19 +167,24 @@ class CausalSelfAttention(layers.Layer):
             self.build(tuple(x.shape))
         index = ops.cast(index, "int32")
         zero = ops.zeros((), dtype="int32")
-        start = [zero, index, zero, zero]
+        start = [zero, zero, index, zero]
         query, key, value = self._project(x)  # (b, 1, h, d)
-        key_cache = ops.slice_update(cache[:, 0], start, ops.cast(key, cache.dtype))
-        value_cache = ops.slice_update(cache[:, 1], start, ops.cast(value, cache.dtype))
+        heads_first = (0, 2, 1, 3)
+        key_cache = ops.slice_update(
+            cache[:, 0], start, ops.cast(ops.transpose(key, heads_first), cache.dtype)
+        )
+        value_cache = ops.slice_update(
+            cache[:, 1], start, ops.cast(ops.transpose(value, heads_first), cache.dtype)
+        )
         cache = ops.stack([key_cache, value_cache], axis=1)
 
-        max_length = ops.shape(key_cache)[1]
-        logits = ops.einsum("bqhd,bkhd->bhqk", query, key_cache)  # (b, h, 1, T)
+        max_length = ops.shape(key_cache)[2]
+        logits = ops.einsum("bqhd,bhkd->bhqk", query, key_cache)  # (b, h, 1, T)
         position = self._cached_position_logits(query, index, max_length)
         if position is not None:
             logits = logits + position
         mask = (ops.arange(max_length, dtype="int32") <= index)[None, None, None, :]
-        return self._attend(value_cache, logits, mask, training), cache
+        return self._attend(value_cache, logits, mask, training, "bhkd"), cache
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
@@ -255,12 +269,14 @@ class RelativeMultiHeadAttention(CausalSelfAttention):
         return ops.reshape(rel, (-1, self.num_heads, length, length))
 
     def _cached_position_logits(self, query, index, max_length):
-        # One query: gather the embedding of each cached key's distance directly.
+        # One query: score it against every distance's embedding, then pick each
+        # cached key's distance (gathering the scores, not the embeddings, moves
+        # key_dim times less memory).
         positions = ops.arange(max_length, dtype="int32")
         distance = ops.clip(index - positions, 0, self.max_relative_position - 1)
         table = ops.cast(self.relative_embeddings, self.compute_dtype)
-        rel_table = ops.take(table, self.max_relative_position - 1 - distance, axis=1)
-        return ops.einsum("bqhd,hkd->bhqk", query, rel_table)
+        scores = ops.einsum("bqhd,hmd->bhqm", query, table)  # (b, h, 1, M)
+        return ops.take(scores, self.max_relative_position - 1 - distance, axis=3)
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()

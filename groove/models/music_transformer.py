@@ -256,9 +256,9 @@ class MusicTransformer(keras.Model):
     # ------------------------------------------------------------ generation
 
     def init_cache(self, batch: int, length: int | None = None):
-        """An empty cache ``(batch, layers, 2, length, heads, key_dim)`` (length: context)."""
+        """An empty cache ``(batch, layers, 2, heads, length, key_dim)`` (length: context)."""
         c = self.config
-        shape = (batch, c.num_layers, 2, length or c.context, c.num_heads,
+        shape = (batch, c.num_layers, 2, c.num_heads, length or c.context,
                  c.hidden_dim // c.num_heads)  # fmt: skip
         return ops.zeros(shape, dtype=self.compute_dtype)
 

@@ -132,9 +132,9 @@ def test_cached_steps_match_full_sequence(index_as_tensor):
     full = keras.ops.convert_to_numpy(layer(x))
     stepped, cache = run_cached(layer, x, index_as_tensor=index_as_tensor)
     assert_close(stepped, full)
-    assert tuple(cache.shape) == (BATCH, 2, length, HEADS, KEY_DIM)
+    assert tuple(cache.shape) == (BATCH, 2, HEADS, length, KEY_DIM)
     # The cache holds every position's key and value once the sequence is done.
-    keys = keras.ops.convert_to_numpy(layer.key_dense(x))
+    keys = keras.ops.convert_to_numpy(layer.key_dense(x)).transpose(0, 2, 1, 3)  # heads first
     np.testing.assert_allclose(keras.ops.convert_to_numpy(cache)[:, 0], keys, atol=1e-6)
 
 

@@ -74,8 +74,8 @@ def test_cached_steps_give_the_full_sequence_logits(overrides, prompt, index_as_
     style = styles() if model.config.style_dim else None
     full = logits(model, x, style)
     assert full.shape == (BATCH, LENGTH, VOCAB) and full.dtype == np.float32
-    cache = model.init_cache(BATCH)  # layers, keys+values, context, heads, key_dim
-    assert tuple(cache.shape) == (BATCH, 2, 2, 64, 2, 16)
+    cache = model.init_cache(BATCH)  # layers, keys+values, heads, context, key_dim
+    assert tuple(cache.shape) == (BATCH, 2, 2, 2, 64, 16)
     first, cache = model.prefill(x[:, :prompt], cache, style=style)
     stepped = [keras.ops.convert_to_numpy(first)]
     for t in range(prompt, LENGTH):
@@ -199,7 +199,7 @@ def test_presets_and_overrides_set_the_sizes():
     model = build_music_transformer(VOCAB, "tiny", num_layers=3, context=32)
     assert (model.config.num_layers, model.config.context, model.config.hidden_dim) == (3, 32, 32)
     assert len(model.blocks) == 3
-    assert tuple(model.init_cache(1).shape) == (1, 3, 2, 32, 2, 16)
+    assert tuple(model.init_cache(1).shape) == (1, 3, 2, 2, 32, 16)
 
 
 # -------------------------------------------------------------- mixed precision
