@@ -159,9 +159,6 @@ def generate_ids(
         sampler: Picks each token.
         seed, num_samples, seconds, style: As in `generate`.
     """
-    from keras import ops
-
-    context = int(model.config.context)
     rng = np.random.default_rng(seed)
     batch = int(num_samples)
     prompt = np.concatenate([[tokenizer.bos_id], primer_ids]).astype(np.int32)
@@ -176,18 +173,8 @@ def generate_ids(
     if seconds is not None:  # (rounded first: 0.56 / 0.01 is 56.00000000000001)
         grammar.end = grammar.time + math.ceil(round(seconds / tokenizer.time_step, 6))
     style = _style_batch(model, style, batch)
-    prefill, step = _compiled(model)
-    history = np.tile(prompt, (batch, 1))
-
-    def restart(window):
-        """Fill a fresh cache with the last `window` tokens; their last logits."""
-        tokens = ops.convert_to_tensor(history[:, -window:])
-        with warnings.catch_warnings():  # Keras warns of a softmax over one key (BOS alone)
-            warnings.filterwarnings("ignore", "You are using a softmax over axis", UserWarning)
-            logits, cache = prefill(tokens, model.init_cache(batch), style)
-        return ops.convert_to_numpy(logits[:, -1]), cache, tokens.shape[1]
-
-    logits, cache, position = restart(min(len(prompt), context // 2))
+    decoder = CachedDecoder(model, batch, style)
+    logits = decoder.start(np.tile(prompt, (batch, 1)))
     out = []
     while True:
         logits = np.asarray(logits, np.float64)
@@ -200,19 +187,75 @@ def generate_ids(
         out.append(token)
         if grammar.done.all():
             break
-        history = np.concatenate([history, token[:, None]], axis=1)
-        if position >= context:  # the cache is full: slide the window by half
-            logits, cache, position = restart(context // 2)
-            continue
-        index = ops.convert_to_tensor(np.int32(position))
-        step_logits, cache = step(ops.convert_to_tensor(token[:, None]), cache, index, style)
-        logits = ops.convert_to_numpy(step_logits[:, 0])
-        position += 1
+        logits = decoder.step(token)
     result = []
     for row in np.stack(out, axis=1):
         stop = np.flatnonzero(row == tokenizer.eos_id)
         result.append(row[: stop[0]] if len(stop) else row)
     return result
+
+
+class CachedDecoder:
+    """Runs a `MusicTransformer` one token at a time over a key/value cache.
+
+    The cache starts at the smallest power-of-two length (from 128) that holds the
+    prompt and doubles when full, up to the model's context, so early steps attend
+    over a short cache (a step's cost grows with the cache's length; each length is
+    compiled once). When the context is full the window slides: the last half of
+    the context is run again into a fresh cache.
+
+    Args:
+        model: A `MusicTransformer`.
+        batch: Rows decoded together.
+        style: `(batch, style_dim)` style vectors, or None.
+    """
+
+    MIN_CACHE = 128
+
+    def __init__(self, model: Any, batch: int, style: Any = None):
+        self.model, self.batch, self.style = model, int(batch), style
+        self.context = int(model.config.context)
+        self.prefill, self.step_fn = _compiled(model)
+        self.history = np.zeros((self.batch, 0), np.int32)
+        self.cache, self.position = None, 0
+
+    def start(self, tokens: np.ndarray) -> np.ndarray:
+        """Run a prompt `(batch, P)`; the logits `(batch, vocab)` for what follows it."""
+        self.history = np.asarray(tokens, np.int32)
+        return self._restart(min(self.history.shape[1], self.context // 2 or 1))
+
+    def _restart(self, window: int) -> np.ndarray:
+        from keras import ops
+
+        tokens = ops.convert_to_tensor(self.history[:, -window:])
+        length = min(self.context, max(self.MIN_CACHE, 1 << (window - 1).bit_length()))
+        with warnings.catch_warnings():  # Keras warns of a softmax over one key (BOS alone)
+            warnings.filterwarnings("ignore", "You are using a softmax over axis", UserWarning)
+            logits, self.cache = self.prefill(
+                tokens, self.model.init_cache(self.batch, length), self.style
+            )
+        self.position = window
+        return ops.convert_to_numpy(logits[:, -1])
+
+    def step(self, token: np.ndarray) -> np.ndarray:
+        """Feed one token per row `(batch,)`; the logits `(batch, vocab)` for the next."""
+        from keras import ops
+
+        token = np.asarray(token, np.int32)
+        self.history = np.concatenate([self.history, token[:, None]], axis=1)
+        if self.position >= self.context:  # the context is full: slide the window by half
+            return self._restart(self.context // 2)
+        length = self.cache.shape[-2]
+        if self.position >= length:  # the cache is full: double it
+            grow = min(2 * length, self.context) - length
+            pad = [[0, 0]] * (len(self.cache.shape) - 2) + [[0, grow], [0, 0]]
+            self.cache = ops.pad(self.cache, pad)
+        index = ops.convert_to_tensor(np.int32(self.position))
+        logits, self.cache = self.step_fn(
+            ops.convert_to_tensor(token[:, None]), self.cache, index, self.style
+        )
+        self.position += 1
+        return ops.convert_to_numpy(logits[:, 0])
 
 
 def _style_batch(model, style, batch):
