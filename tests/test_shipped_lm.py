@@ -47,7 +47,7 @@ def test_generate_offline_writes_valid_midi_and_an_audible_wav(tmp_path, capsys)
     assert len(notes) > 20
     assert max(n.end for n in notes) <= 20.0 + 1e-6
     assert all(n.end > n.start and 0 <= n.pitch <= 127 for n in notes)
-    rate, audio = wavfile.read(tmp_path / "x.wav")
+    _, audio = wavfile.read(tmp_path / "x.wav")
     audio = audio / np.iinfo(audio.dtype).max if audio.dtype.kind == "i" else audio
     assert np.sqrt(np.mean(audio.astype(np.float64) ** 2)) > 0.01
 
@@ -69,18 +69,18 @@ def test_it_scores_held_out_chorales_far_better_than_chance(lm):
 
 def test_its_music_sounds_like_four_voice_chorales(lm):
     pms = groove.generate(model=lm, seconds=20, num_samples=4, seed=1)
-    for pm in pms:
-        metrics = descriptive_metrics(midi.load(pm))
-        # Bach chorales are diatonic and in four parts; the shipped corpus measures
-        # 0.97-1.0 scale consistency and a polyphony of about 3.5-4.
-        assert metrics["scale_consistency"] > 0.85
-        assert 2.0 <= metrics["polyphony"] <= 6.0
+    metrics = [descriptive_metrics(midi.load(pm)) for pm in pms]
+    # Bach chorales are diatonic and in four parts: the corpus's test split measures
+    # a scale consistency of 0.92 +- 0.04 and a polyphony of 3.9 +- 0.2; uniformly
+    # random pitch classes score about 0.64.
+    assert np.mean([m["scale_consistency"] for m in metrics]) > 0.85
+    assert 3.0 <= np.mean([m["polyphony"] for m in metrics]) <= 5.0
 
 
 def test_it_continues_the_bundled_chorale(lm, tmp_path):
     primer = groove.example_path("chorale.mid")
     out = groove.generate(primer, model=lm, seconds=8, seed=0)
-    model, tokenizer = lm
+    tokenizer = lm[1]
     heard = tokenizer.decode(tokenizer.encode(tokenizer.prepare(primer)))
     end = heard.get_end_time()
     ours = sorted((n.start, n.pitch) for i in out.instruments for n in i.notes)
