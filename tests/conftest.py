@@ -76,3 +76,25 @@ def smf(tracks: list[bytes], fmt: int = 1, tpb: int = 480, declared: int | None 
 
 def note_events(pitch: int = 60, length: int = 480, channel: int = 0) -> list[tuple[int, bytes]]:
     return [(0, bytes([0x90 | channel, pitch, 100])), (length, bytes([0x80 | channel, pitch, 0]))]
+
+
+# Two JAX devices on the host CPU. Their collectives wait for each other at a
+# rendezvous that XLA aborts (SIGABRT) after 40 s by default; on a loaded 2-core CI
+# machine one device can be starved that long, so the tests allow 10 minutes.
+JAX_TWO_HOST_DEVICES = (
+    "--xla_force_host_platform_device_count=2 "
+    "--xla_cpu_collective_call_terminate_timeout_seconds=600 "
+    "--xla_cpu_collective_timeout_seconds=600"
+)
+
+
+def run_child(script: str, args: list[str], env: dict[str, str]) -> str:
+    """Run `python -c script *args`; its stdout, or a failure showing its stderr."""
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", script, *args], capture_output=True,
+                         text=True, env=env, timeout=600)  # fmt: skip
+    if out.returncode:
+        raise AssertionError(f"the child exited with {out.returncode}:\n{out.stderr[-4000:]}")
+    return out.stdout

@@ -480,14 +480,13 @@ np.save(sys.argv[2], np.stack([np.pad(i, (0, 60 - len(i)), constant_values=-1) f
 def test_jax_generates_the_same_greedy_tokens_as_tensorflow(lm, tmp_path):
     """A `.keras` file decodes alike under both back ends (JAX runs the compiled step)."""
     import os
-    import subprocess
-    import sys
+
+    from tests.conftest import run_child
 
     pytest.importorskip("jax")
     model, path = lm
     env = {**os.environ, "KERAS_BACKEND": "jax"}
-    subprocess.run([sys.executable, "-c", JAX_GREEDY, str(path), str(tmp_path / "jax.npy")],
-                   env=env, check=True, capture_output=True, timeout=600)  # fmt: skip
+    run_child(JAX_GREEDY, [str(path), str(tmp_path / "jax.npy")], env)
     ours = generation.generate_ids(model, TOKENIZER, EMPTY, 60, generation.make_sampler(0),
                                    seed=0, num_samples=2)  # fmt: skip
     ours = np.stack([np.pad(i, (0, 60 - len(i)), constant_values=-1) for i in ours])

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import textwrap
 
 import keras
@@ -19,6 +17,7 @@ from groove.data.corpus import build_corpus
 from groove.data.pipeline import transfer_dataset, write_triplets
 from groove.errors import ConfigError, TrainingError
 from groove.training import fit, load_config, train_transfer
+from tests.conftest import JAX_TWO_HOST_DEVICES, run_child
 
 TINY = """
 [model]
@@ -172,9 +171,8 @@ TWO_DEVICES = textwrap.dedent(
 def test_mirrored_strategy_on_two_logical_cpu_devices(triplets, tmp_path):
     args = [str(triplets / "triplets"), str(triplets / "tiny.toml"), str(tmp_path / "run")]
     env = {**os.environ, "KERAS_BACKEND": "tensorflow", "TF_CPP_MIN_LOG_LEVEL": "3"}
-    out = subprocess.run([sys.executable, "-c", TWO_DEVICES, *args], capture_output=True,
-                         text=True, env=env, timeout=600, check=True)  # fmt: skip
-    result = json.loads(out.stdout.strip().splitlines()[-1])
+    out = run_child(TWO_DEVICES, args, env)
+    result = json.loads(out.strip().splitlines()[-1])
     assert result["replicas"] == 2
     assert np.isfinite(result["loss"]) and result["same"]
 
@@ -193,10 +191,9 @@ def test_jax_data_parallel_on_two_host_devices(triplets, tmp_path):
     pytest.importorskip("jax")
     args = [str(triplets / "triplets"), str(triplets / "tiny.toml"), str(tmp_path / "run")]
     env = {**os.environ, "KERAS_BACKEND": "jax",
-           "XLA_FLAGS": "--xla_force_host_platform_device_count=2"}  # fmt: skip
-    out = subprocess.run([sys.executable, "-c", JAX_TWO_DEVICES, *args], capture_output=True,
-                         text=True, env=env, timeout=600, check=True)  # fmt: skip
-    result = json.loads(out.stdout.strip().splitlines()[-1])
+           "XLA_FLAGS": JAX_TWO_HOST_DEVICES}  # fmt: skip
+    out = run_child(JAX_TWO_DEVICES, args, env)
+    result = json.loads(out.strip().splitlines()[-1])
     assert result["replicas"] == 2 and np.isfinite(result["loss"])
 
 
@@ -255,8 +252,7 @@ def test_a_model_trained_under_jax_loads_under_tensorflow_with_the_same_outputs(
     run = tmp_path / "run"
     args = [str(triplets / "triplets"), str(triplets / "tiny.toml"), str(run)]
     env = {**os.environ, "KERAS_BACKEND": "jax"}
-    subprocess.run([sys.executable, "-c", JAX_TRAIN_AND_SAVE, *args], capture_output=True,
-                   text=True, env=env, timeout=600, check=True)  # fmt: skip
+    run_child(JAX_TRAIN_AND_SAVE, args, env)
     assert keras.backend.backend() == "tensorflow"
     model = keras.saving.load_model(run / "last.keras")
     x, _ = val_batch(triplets)

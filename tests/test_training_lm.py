@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import textwrap
 
 import keras
@@ -18,6 +16,7 @@ from groove.cli import main
 from groove.data.lm import build_lm_corpus, lm_dataset
 from groove.errors import ConfigError, TrainingError
 from groove.training import train_lm
+from tests.conftest import JAX_TWO_HOST_DEVICES, run_child
 
 TINY = """
 [model]
@@ -151,9 +150,8 @@ TWO_DEVICES = textwrap.dedent(
 def test_mirrored_strategy_on_two_logical_cpu_devices(corpus, tmp_path):
     args = [str(corpus / "data"), str(corpus / "tiny.toml"), str(tmp_path / "run")]
     env = {**os.environ, "KERAS_BACKEND": "tensorflow", "TF_CPP_MIN_LOG_LEVEL": "3"}
-    out = subprocess.run([sys.executable, "-c", TWO_DEVICES, *args], capture_output=True,
-                         text=True, env=env, timeout=600, check=True)  # fmt: skip
-    result = json.loads(out.stdout.strip().splitlines()[-1])
+    out = run_child(TWO_DEVICES, args, env)
+    result = json.loads(out.strip().splitlines()[-1])
     assert result["replicas"] == 2
     assert np.isfinite(result["loss"]) and result["same"]
 
@@ -176,10 +174,9 @@ def test_jax_data_parallel_on_two_host_devices(corpus, tmp_path):
     pytest.importorskip("jax")
     args = [str(corpus / "data"), str(corpus / "tiny.toml"), str(tmp_path / "run"), "auto"]
     env = {**os.environ, "KERAS_BACKEND": "jax",
-           "XLA_FLAGS": "--xla_force_host_platform_device_count=2"}  # fmt: skip
-    out = subprocess.run([sys.executable, "-c", JAX_TRAIN, *args], capture_output=True,
-                         text=True, env=env, timeout=600, check=True)  # fmt: skip
-    result = json.loads(out.stdout.strip().splitlines()[-1])
+           "XLA_FLAGS": JAX_TWO_HOST_DEVICES}  # fmt: skip
+    out = run_child(JAX_TRAIN, args, env)
+    result = json.loads(out.strip().splitlines()[-1])
     assert result["replicas"] == 2 and np.isfinite(result["loss"])
 
 
@@ -188,8 +185,7 @@ def test_a_model_trained_under_jax_loads_under_tensorflow_with_the_same_outputs(
     run = tmp_path / "run"
     args = [str(corpus / "data"), str(corpus / "tiny.toml"), str(run), "cpu"]
     env = {**os.environ, "KERAS_BACKEND": "jax"}
-    subprocess.run([sys.executable, "-c", JAX_TRAIN, *args], capture_output=True,
-                   text=True, env=env, timeout=600, check=True)  # fmt: skip
+    run_child(JAX_TRAIN, args, env)
     assert keras.backend.backend() == "tensorflow"
     model = keras.saving.load_model(run / "last.keras")  # relative attention: keras.ops only
     x = np.arange(64, dtype="int32").reshape(2, 32) % 200 + 3
