@@ -242,7 +242,8 @@ class CachedDecoder:
         from keras import ops
 
         token = np.asarray(token, np.int32)
-        self.history = np.concatenate([self.history, token[:, None]], axis=1)
+        # Only the context's worth of tokens can ever be run again.
+        self.history = np.concatenate([self.history[:, -self.context :], token[:, None]], axis=1)
         if self.position >= self.context:  # the context is full: slide the window by half
             return self._restart(self.context // 2)
         length = self.cache.shape[-2]
