@@ -79,8 +79,8 @@ def note_events(pitch: int = 60, length: int = 480, channel: int = 0) -> list[tu
 
 
 # Two JAX devices on the host CPU. Their collectives wait for each other at a
-# rendezvous that XLA aborts (SIGABRT) after 40 s by default; on a loaded 2-core CI
-# machine one device can be starved that long, so the tests allow 10 minutes.
+# rendezvous that XLA aborts (SIGABRT) past a timeout; on a loaded 2-core CI machine
+# one device can be starved for long, so the tests allow 10 minutes.
 JAX_TWO_HOST_DEVICES = (
     "--xla_force_host_platform_device_count=2 "
     "--xla_cpu_collective_call_terminate_timeout_seconds=600 "
