@@ -159,6 +159,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _add_sampling_args(p: argparse.ArgumentParser) -> None:
+    """The sampler's options, shared by the commands that generate."""
+    p.add_argument("--seed", type=int, help="sampling seed (same seed, same output)")
+    p.add_argument("--temperature", type=float, default=1.0, help="0 is greedy (default: 1)")
+    p.add_argument("--top-k", type=int, help="sample among the k most likely tokens")
+    p.add_argument("--top-p", type=float, help="nucleus sampling with this mass")
+
+
 def _add_transfer(sub) -> None:
     p = sub.add_parser(
         "transfer",
@@ -175,10 +183,7 @@ def _add_transfer(sub) -> None:
         "--roles", help="comma-separated roles, e.g. bass,piano,drums (default: all the style has)"
     )
     p.add_argument("--render", metavar="WAV", help="also render the output to this audio file")
-    p.add_argument("--seed", type=int, help="sampling seed (same seed, same output)")
-    p.add_argument("--temperature", type=float, default=1.0, help="0 is greedy (default: 1)")
-    p.add_argument("--top-k", type=int, help="sample among the k most likely tokens")
-    p.add_argument("--top-p", type=float, help="nucleus sampling with this mass")
+    _add_sampling_args(p)
     p.add_argument(
         "--keep-melody", action="store_true", help="copy the content's melody track unchanged"
     )
@@ -242,10 +247,7 @@ def _add_generate(sub) -> None:
         metavar="WAV",
         help="also render to audio: OUT.wav beside each MIDI file, or this file",
     )
-    p.add_argument("--seed", type=int, help="sampling seed (same seed, same output)")
-    p.add_argument("--temperature", type=float, default=1.0, help="0 is greedy (default: 1)")
-    p.add_argument("--top-k", type=int, help="sample among the k most likely tokens")
-    p.add_argument("--top-p", type=float, help="nucleus sampling with this mass")
+    _add_sampling_args(p)
     p.set_defaults(run=_generate)
 
 

@@ -318,6 +318,14 @@ def _write_json(path: Path, value):
         json.dump(value, f, indent=1)
 
 
+def _manifest(data: Path, name: str, made_by: str) -> dict[str, Any]:
+    """The data folder's manifest, or a `ConfigError` saying which command makes it."""
+    path = data / name
+    if not path.is_file():
+        raise ConfigError(f"{data}: no {name}; make one with '{made_by}'")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
 # ------------------------------------------------------------ groove train transfer
 
 
@@ -347,10 +355,7 @@ def train_transfer(
     from groove.models.transfer import PRESETS, build_model
 
     data = Path(data)
-    manifest_path = data / TRIPLETS
-    if not manifest_path.is_file():
-        raise ConfigError(f"{data}: no {TRIPLETS}; make one with 'groove data triplets'")
-    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    manifest = _manifest(data, TRIPLETS, "groove data triplets")
     if "train" not in manifest["splits"]:
         raise ConfigError(f"{data}: has no train split")
     settings = load_config(config, PRESETS)
@@ -427,10 +432,7 @@ def train_lm(
     from groove.models.music_transformer import PRESETS, build_music_transformer
 
     data = Path(data)
-    manifest_path = data / MANIFEST
-    if not manifest_path.is_file():
-        raise ConfigError(f"{data}: no {MANIFEST}; make one with 'groove data corpus'")
-    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    manifest = _manifest(data, MANIFEST, "groove data corpus")
     if not manifest["counts"].get("train", {}).get("files"):
         raise ConfigError(f"{data}: the train split holds no files")
     settings = load_config(config, PRESETS, LM_TRAIN_DEFAULTS)
