@@ -56,13 +56,13 @@ from groove import midi
 from groove.errors import GrooveError, GrooveWarning
 from groove.eval import chroma_similarity, descriptive_metrics, style_profiles
 from groove.midi import Score
+from groove.midi.constants import MIDI_SUFFIXES
 from groove.render import Renderer, find_soundfont
 
 DEFAULT_MIDI_DIR = Path(__file__).resolve().parents[2] / "shared" / "midi"
 RENDER_FOLDER = "miditok/multitrack"
 SAMPLE_RATE = 44100
 TARGET_RTF = 50.0
-MIDI_SUFFIXES = (".mid", ".midi")
 
 
 @dataclasses.dataclass

@@ -62,7 +62,8 @@ import pretty_midi
 from groove import midi
 from groove.data import Style, random_chart, render_score
 from groove.eval import ROLE_KINDS, ROLES, style_profiles, style_similarity
-from groove.eval.notes import notes_of, role_of
+from groove.midi.notes import notes_of
+from groove.midi.roles import role_of
 from groove.render import find_soundfont
 
 REPO = Path(__file__).resolve().parents[1]

@@ -17,25 +17,20 @@ from typing import Any
 import numpy as np
 
 from groove import midi as gmidi
-from groove.data.band import TRACK_NAMES as BAND_TRACK_NAMES
 from groove.data.segments import (
-    TRANSFER_ROLES,
     Segment,
     content_roll,
     cut,
-    parse_role,
     pitched_score,
     role_score,
     segments,
 )
 from groove.errors import ConfigError, GrooveWarning, MidiError
-from groove.eval.notes import role_of
 from groove.midi import Score, Track
+from groove.midi.roles import TRACK_NAMES, TRANSFER_ROLES, parse_role, role_of
 from groove.models.sampling import EventGrammar, make_sampler, masked
 from groove.tokenizers import Tokenizer
 
-# The band's track names, so a transfer's tracks read like the corpus it learned from.
-TRACK_NAMES = {**BAND_TRACK_NAMES, "drums": "Drums"}
 # Meters the shipped model was trained on (quarter notes per bar); others are cut
 # into bars all the same, with a warning.
 TRAINED_BAR_BEATS = (4.0, 3.0, 6.0)

@@ -13,8 +13,8 @@ from groove import midi
 from groove.cli import main
 from groove.data import Style, random_chart, render_score
 from groove.eval.content import chroma_similarity
-from groove.eval.notes import role_of
 from groove.eval.style import style_fit, style_profiles
+from groove.midi.roles import role_of
 from groove.style_transfer import load_transfer_model, shipped_model_path, transfer_score
 
 WEIGHTS = shipped_model_path().parent

@@ -14,9 +14,9 @@ import numpy as np
 from groove.data.charts import QUALITIES, Chart, Chord
 from groove.data.styles import DRUM_FILL_PITCHES, GRIDS, Part, Style
 from groove.midi import TEMPO_DTYPE, TIME_SIGNATURE_DTYPE, Score, Track, make_notes
+from groove.midi.roles import TRACK_NAMES
 
 TICKS_PER_BEAT = 480
-TRACK_NAMES = {"bass": "Bass", "keys": "Piano", "guitar": "Guitar", "strings": "Strings"}
 DRUM_VELOCITY = {"X": 110, "x": 90, "o": 65, "g": 35}
 HIT_VELOCITY = {"X": 1.2, "x": 1.0, "D": 1.0, "U": 0.85, "m": 0.5}
 TIME_SIGNATURES = {"4/4": (4, 4), "3/4": (3, 4), "12/8": (12, 8)}

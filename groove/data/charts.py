@@ -20,6 +20,7 @@ from typing import NamedTuple
 import numpy as np
 
 from groove.errors import ConfigError
+from groove.midi.constants import METERS, PITCH_CLASS_NAMES
 
 # Chord qualities as semitones above the root (the 9th as 14).
 QUALITIES: dict[str, tuple[int, ...]] = {
@@ -43,10 +44,8 @@ QUALITIES: dict[str, tuple[int, ...]] = {
     "m9": (0, 3, 7, 10, 14),
     "add9": (0, 4, 7, 14),
 }
-NOTE_NAMES = ("C", "Db", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
 _LETTERS = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
 # Quarter-note beats per bar for each meter; 12/8 is four dotted quarters.
-METERS = {"4/4": 4.0, "3/4": 3.0, "12/8": 6.0}
 
 
 class Chord(NamedTuple):
@@ -67,8 +66,8 @@ class Chord(NamedTuple):
     @property
     def name(self) -> str:
         """Lead-sheet name, e.g. `Dm7`, `C/E`."""
-        slash = f"/{NOTE_NAMES[self.bass]}" if self.bass != self.root else ""
-        return f"{NOTE_NAMES[self.root]}{self.quality}{slash}"
+        slash = f"/{PITCH_CLASS_NAMES[self.bass]}" if self.bass != self.root else ""
+        return f"{PITCH_CLASS_NAMES[self.root]}{self.quality}{slash}"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -372,10 +371,10 @@ def random_chart(
         if rng.random() < slash_rate and i != len(slots) - 1:
             bass = (root + QUALITIES[quality][int(rng.integers(1, 3))]) % 12  # an inversion
         chords.append(Chord(float(start), float(end - start), root, quality, bass))
-    return Chart(tuple(_merge_repeats(chords)), meter, key, mode)
+    return Chart(tuple(merge_repeats(chords)), meter, key, mode)
 
 
-def _merge_repeats(chords: list[Chord]) -> list[Chord]:
+def merge_repeats(chords: list[Chord]) -> list[Chord]:
     """Join a chord with the identical one after it (`ii ii` is one long ii)."""
     merged: list[Chord] = []
     for chord in chords:

@@ -20,9 +20,9 @@ from typing import Any
 
 import numpy as np
 
-from groove.data.charts import METERS, QUALITIES, Chart, Chord, _merge_repeats
+from groove.data.charts import METERS, QUALITIES, Chart, Chord, merge_repeats
 from groove.errors import ConfigError
-from groove.eval.notes import as_score, notes_of, sounding
+from groove.midi.notes import as_score, notes_of, sounding
 
 FRAMES_PER_BEAT = 12
 # Ninths are left out: their five tones let a seventh chord with a passing note win.
@@ -55,7 +55,7 @@ def chart_from_midi(
     """The chord chart of `midi`: one chord per window, repeats merged.
 
     Args:
-        midi: Anything `groove.eval.notes.as_score` accepts (path, bytes, PrettyMIDI,
+        midi: Anything `groove.midi.notes.as_score` accepts (path, bytes, PrettyMIDI,
             music21 stream, `Score`).
         chords_per_bar: Windows per bar, 1 to 4; a bar of `b` beats gives windows of
             `b / chords_per_bar` beats (in 3/4, two windows of 1.5 beats each).
@@ -139,7 +139,7 @@ def chart_from_midi(
         tones = {(root + i) % 12 for i in QUALITIES[quality]}
         chords.append(Chord(w * step, step, root, quality, low if low in tones else root))
     key, mode = estimate_key(chroma.sum(0))
-    return Chart(tuple(_merge_repeats(chords)), meter, key, mode)
+    return Chart(tuple(merge_repeats(chords)), meter, key, mode)
 
 
 def estimate_key(chroma: np.ndarray) -> tuple[int, str]:

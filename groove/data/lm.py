@@ -26,13 +26,13 @@ from groove import midi as gmidi
 from groove.errors import ConfigError, GrooveError, GrooveWarning, MidiError
 from groove.fileio import atomic_open
 from groove.midi import DEFAULT_QPM, TEMPO_DTYPE, Score, Track
+from groove.midi.constants import MIDI_SUFFIXES
 from groove.tokenizers import Tokenizer, get_tokenizer
 
 SPLITS = ("train", "val", "test")
 MANIFEST = "manifest.json"
 TOKENIZER = "tokenizer.json"
 MUSIC21 = "music21:"
-MIDI_SUFFIXES = (".mid", ".midi")
 # The per-file tables of a split file: each concatenated, with `<name>_offsets`.
 _TABLES = ("notes", "tracks", "tempos", "time_signatures", "key_signatures", "pedals")
 

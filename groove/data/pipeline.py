@@ -32,18 +32,12 @@ from groove.data.corpus import MANIFEST, SPLITS
 
 # One tokenizer file and one reader for every data folder groove writes.
 from groove.data.lm import TOKENIZER, load_tokenizer
-from groove.data.segments import (
-    TRANSFER_ROLES,
-    content_roll,
-    cut,
-    parse_role,
-    role_score,
-    segments,
-)
+from groove.data.segments import content_roll, cut, role_score, segments
 from groove.data.styles import Style
 from groove.errors import ConfigError
 from groove.fileio import atomic_open
 from groove.midi import Score, load
+from groove.midi.roles import TRANSFER_ROLES, parse_role
 from groove.tokenizers import BeatTokenizer, Tokenizer
 
 TRIPLETS = "triplets.json"

@@ -16,29 +16,17 @@ from typing import Any
 import numpy as np
 
 from groove.errors import ConfigError
-from groove.eval.notes import ROLES, as_score, role_of
 from groove.midi import Score
+from groove.midi.notes import as_score
+from groove.midi.roles import parse_role, role_of
 
 FRAMES_PER_BEAT = 4
-# The roles a style-transfer model plays (`groove.eval.notes.ROLES` less "other").
-TRANSFER_ROLES = ("bass", "keys", "guitar", "strings", "drums")
-_ROLE_ALIASES = {"piano": "keys"}
 # A note this close before a bar line (in beats) starts the next bar: a humanised
 # or pushed downbeat belongs to the bar it pushes into.
 ONSET_TOLERANCE = 1 / 24
 # A score with more bars than this is refused rather than cut (about 2.7 hours of
 # 4/4 at 120 qpm): a hostile time signature table could otherwise ask for millions.
 MAX_BARS = 20_000
-
-
-def parse_role(name: str) -> str:
-    """A role name as `TRANSFER_ROLES` spells it ("piano" means "keys")."""
-    role = _ROLE_ALIASES.get(name.strip().lower(), name.strip().lower())
-    if role not in TRANSFER_ROLES:
-        raise ConfigError(
-            f"unknown role {name!r}; choose from {', '.join(TRANSFER_ROLES)} (or piano)"
-        )
-    return role
 
 
 @dataclasses.dataclass(frozen=True)
@@ -175,7 +163,7 @@ def song_rolls(
 
 
 def role_score(midi: Any, role: str | None) -> Score:
-    """The tracks of `midi` that play `role` (see `groove.eval.notes.role_of`);
+    """The tracks of `midi` that play `role` (see `groove.midi.roles.role_of`);
     None keeps every track."""
     score = as_score(midi)
     if role is None:
@@ -282,13 +270,10 @@ def content_roll(
 
 __all__ = [
     "FRAMES_PER_BEAT",
-    "ROLES",
-    "TRANSFER_ROLES",
     "Segment",
     "content_roll",
     "cut",
     "downbeats",
-    "parse_role",
     "pitched_score",
     "role_score",
     "segments",

@@ -27,8 +27,8 @@ from typing import Any
 import numpy as np
 
 from groove.errors import ConfigError
+from groove.midi.roles import PITCHED_ROLES
 
-PITCHED_ROLES = ("bass", "keys", "guitar", "strings")
 VOICINGS = ("close", "open", "shell", "rootless", "spread")
 # Steps per bar and beats per step for each meter's grid.
 GRIDS = {"4/4": (16, 0.25), "3/4": (12, 0.25), "12/8": (12, 0.5)}

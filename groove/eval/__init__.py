@@ -29,7 +29,6 @@ from groove.eval.descriptive import (
     scale_consistency,
 )
 from groove.eval.likelihood import perplexity, token_nll
-from groove.eval.notes import ROLES, role_of
 from groove.eval.style import (
     KINDS,
     ROLE_KINDS,
@@ -40,6 +39,7 @@ from groove.eval.style import (
     style_profiles,
     style_similarity,
 )
+from groove.midi.roles import ROLES, role_of
 
 __all__ = [
     "KINDS",

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from groove.errors import ConfigError, GrooveWarning
-from groove.eval.notes import notes_of, sounding
+from groove.midi.notes import notes_of, sounding
 
 # A chromagram longer than this many frames (about 97 hours at 120 qpm) is refused
 # rather than allocated: a hostile score could otherwise ask for terabytes.

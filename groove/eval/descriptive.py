@@ -20,8 +20,8 @@ import numpy as np
 
 from groove.errors import ConfigError
 from groove.eval.content import MAX_FRAMES
-from groove.eval.notes import as_score, notes_of, sounding
 from groove.midi import Score
+from groove.midi.notes import as_score, notes_of, sounding
 
 RESOLUTION = 12  # grid steps per beat
 # Kernel density estimates cost samples x grid points; larger samples are thinned to

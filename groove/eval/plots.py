@@ -15,9 +15,11 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from groove.eval.content import chromagram
-from groove.eval.notes import ROLES, notes_of
 from groove.eval.style import StyleProfile
 from groove.midi import Score
+from groove.midi.constants import PITCH_CLASS_NAMES
+from groove.midi.notes import notes_of
+from groove.midi.roles import ROLES
 
 ROLE_COLORS = {
     "bass": "#1f77b4",
@@ -28,7 +30,6 @@ ROLE_COLORS = {
     "other": "#d62728",
 }
 SYSTEM_COLORS = {"output": "#d62728", "source": "#1f77b4", "style": "#2ca02c", "target": "#9467bd"}
-PITCH_CLASSES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
 
 
 def png(figure: Figure, dpi: int = 80) -> bytes:
@@ -103,7 +104,7 @@ def chroma_pair(
             extent=(0, max_beats, -0.5, 11.5),
             interpolation="nearest",
         )
-        ax.set_yticks(range(12), PITCH_CLASSES, fontsize=6)
+        ax.set_yticks(range(12), PITCH_CLASS_NAMES, fontsize=6)
         ax.set_title(f"chroma of the {title}", fontsize=9, loc="left")
     axes[-1].set_xlabel("beats")
     figure.tight_layout()

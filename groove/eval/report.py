@@ -19,10 +19,10 @@ from typing import Any
 from groove import __version__
 from groove.eval import plots
 from groove.eval.descriptive import METRICS
-from groove.eval.notes import as_score
 from groove.eval.runs import SYSTEM_HELP
 from groove.eval.style import style_profiles
 from groove.fileio import atomic_open
+from groove.midi.notes import as_score
 
 STYLE = """
 body { font: 14px/1.45 system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #222; }

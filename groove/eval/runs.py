@@ -23,11 +23,12 @@ import numpy as np
 from groove.errors import ConfigError, GrooveError, GrooveWarning
 from groove.eval.content import chroma_similarity
 from groove.eval.descriptive import METRICS, intra_inter_overlap, overlapping_area
-from groove.eval.notes import as_score
 from groove.eval.style import pool_profiles, style_fit, style_profiles
 from groove.midi import Score
+from groove.midi.constants import MIDI_SUFFIXES
+from groove.midi.notes import as_score
+from groove.midi.roles import PITCHED_ROLES
 
-MIDI_SUFFIXES = (".mid", ".midi", ".smf", ".kar")
 SYSTEMS = ("output", "source", "style")
 SYSTEM_HELP = {
     "output": "the outputs being evaluated",
@@ -35,8 +36,6 @@ SYSTEM_HELP = {
     "style": "baseline: the style example itself as output (perfect style, other content)",
     "target": "reference: the ground-truth rendering of the content in the style",
 }
-# Roles whose tracks get their own content preservation (drums carry no harmony).
-PITCHED_ROLES = ("bass", "keys", "guitar", "strings")
 
 
 @dataclasses.dataclass(frozen=True)

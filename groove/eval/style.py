@@ -29,7 +29,8 @@ from typing import Any
 import numpy as np
 
 from groove.errors import ConfigError
-from groove.eval.notes import ROLES, Notes, as_score, notes_of
+from groove.midi.notes import Notes, as_score, notes_of
+from groove.midi.roles import ROLES
 
 KINDS = ("time_pitch_diff", "onset_duration", "onset_velocity", "drums")
 # Which profiles `style_profiles` computes for each role. "all" pools every pitched

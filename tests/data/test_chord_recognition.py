@@ -10,8 +10,8 @@ import groove
 from groove.data.charts import METERS, QUALITIES, Chart, parse_chart, random_chart
 from groove.data.chord_recognition import chart_from_midi, estimate_key
 from groove.errors import ConfigError
-from groove.eval.notes import notes_of
 from groove.midi import TIME_SIGNATURE_DTYPE, Track
+from groove.midi.notes import notes_of
 from groove.midi.score import Score
 from tests.conftest import SHARED_MIDI, score_of
 

@@ -17,8 +17,9 @@ from groove.data.pipeline import (
     transfer_dataset,
     write_triplets,
 )
-from groove.data.segments import TRANSFER_ROLES, content_roll, cut, role_score, segments
+from groove.data.segments import content_roll, cut, role_score, segments
 from groove.errors import ConfigError
+from groove.midi.roles import TRANSFER_ROLES
 
 STEP = 40  # one step of the beat tokenizer's 1/12-beat grid, in 480-tick beats
 

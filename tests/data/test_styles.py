@@ -5,10 +5,11 @@ import pytest
 
 from groove.data.band import render, render_score, voicing
 from groove.data.charts import Chord, parse_chart, random_chart
-from groove.data.styles import GRIDS, PITCHED_ROLES, Style
+from groove.data.styles import GRIDS, Style
 from groove.errors import ConfigError
 from groove.eval import style_profiles, style_similarity
 from groove.midi import load, to_bytes
+from groove.midi.roles import PITCHED_ROLES
 
 N_STYLES = 24
 

@@ -1,4 +1,5 @@
-"""The notes a metric looks at: beats, pitches and instrument roles.
+"""A score's notes in beats, with their instrument roles: what metrics and chord
+recognition look at.
 
 Every metric in `groove.eval` accepts what `groove.midi.load` accepts (a path, bytes,
 a `pretty_midi.PrettyMIDI`, a music21 stream or a `Score`) and measures time in
@@ -13,36 +14,9 @@ from typing import Any
 import numpy as np
 
 from groove.errors import ConfigError
-from groove.midi import Score, Track, load
-
-# Instrument roles by General MIDI program family (GM 1 sound set, MIDI Manufacturers
-# Association 1991). Chromatic percussion (8-15) and organs (16-23) count as keys.
-ROLES = ("bass", "keys", "guitar", "strings", "drums", "other")
-_FAMILY_ROLE = {
-    0: "keys",  # 0-7 piano
-    1: "keys",  # 8-15 chromatic percussion
-    2: "keys",  # 16-23 organ
-    3: "guitar",  # 24-31
-    4: "bass",  # 32-39
-    5: "strings",  # 40-47 strings
-    6: "strings",  # 48-55 ensemble
-}
-
-
-# A track named for its role keeps that role whatever its program: groove's band
-# names its tracks so, and its string pads may use pad, choir, brass or organ sounds.
-_NAME_ROLE = {"bass": "bass", "piano": "keys", "keys": "keys", "guitar": "guitar"}
-_NAME_ROLE |= {"strings": "strings", "pad": "strings", "pads": "strings"}
-
-
-def role_of(track: Track) -> str:
-    """The role of a track: one of `ROLES`. Drum tracks are "drums"; a track named
-    for a role ("Bass", "Piano", "Keys", "Guitar", "Strings", "Pad") has that role;
-    any other takes the role of its GM program family."""
-    if track.is_drum:
-        return "drums"
-    named = _NAME_ROLE.get(track.name.strip().lower())
-    return named or _FAMILY_ROLE.get(int(track.program) // 8, "other")
+from groove.midi.roles import ROLES, role_of
+from groove.midi.score import Score
+from groove.midi.smf import load
 
 
 def as_score(midi: Any) -> Score:
