@@ -60,8 +60,14 @@ def test_cli_trains_checkpoints_and_resumes(corpus, tmp_path, capsys):
     assert int(last.optimizer.iterations.numpy()) == 4
     best = keras.saving.load_model(run / "model.keras")
     x = val_tokens(corpus)
-    if state["best_step"] == 4:
-        np.testing.assert_array_equal(np.asarray(best(x)), np.asarray(last(x)))
+    # model.keras is the checkpoint with the lowest validation loss in the history:
+    # the last one exactly when the best step is the last step.
+    val = [float(line.split(",")[-1]) for line in
+           (run / "history.csv").read_text().splitlines()[1:]]  # fmt: skip
+    assert len(val) == 2 and state["best_val_loss"] == pytest.approx(min(val))
+    assert state["best_step"] == 2 * (int(np.argmin(val)) + 1)
+    same = np.array_equal(np.asarray(best(x)), np.asarray(last(x)))
+    assert same == (state["best_step"] == 4)
     assert best.config.context == 32 and best.tokenizer_config["kind"] == "performance"
 
     assert main([*args, "--config", str(corpus / "tiny.toml")]) == 2  # the folder holds a run
@@ -70,6 +76,28 @@ def test_cli_trains_checkpoints_and_resumes(corpus, tmp_path, capsys):
     missing = ["train", "lm", "--data", str(tmp_path / "nope"), "--out", str(tmp_path / "r")]
     assert main(missing) == 2
     assert "no manifest.json" in capsys.readouterr().err
+
+    # --resume: a run stopped after its first checkpoint finishes from the command line.
+    class Kill(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            raise KeyboardInterrupt
+
+    killed = tmp_path / "killed"
+    with pytest.raises(KeyboardInterrupt):
+        train_lm(corpus / "data", str(corpus / "tiny.toml"), killed, strategy="cpu", verbose=0,
+                 callbacks=[Kill()])  # fmt: skip
+    resume = ["train", "lm", "--data", str(corpus / "data"), "--out", str(killed), "-q",
+              "--config", str(corpus / "tiny.toml"), "--strategy", "cpu", "--resume"]  # fmt: skip
+    assert main(resume) == 0
+    assert "4 steps, best validation loss" in capsys.readouterr().out
+    assert json.loads((killed / "run.json").read_text())["step"] == 4
+    resumed = keras.saving.load_model(killed / "last.keras")
+    assert int(resumed.optimizer.iterations.numpy()) == 4  # 2 before the stop, 2 after
+    assert len((killed / "history.csv").read_text().splitlines()) == 1 + 2
+    nothing = [*resume[:5], str(tmp_path / "none"), *resume[6:]]
+    assert main(nothing) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "nothing to resume" in err[0]
 
 
 def test_resume_continues_a_killed_run(corpus, tmp_path):
