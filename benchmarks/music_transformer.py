@@ -11,13 +11,13 @@ Three tables, each comparison made within one run of this script:
    Targets: time within 1.3x of MultiHeadAttention; at least 10x less memory than
    the naive version at L = 1024.
 2. ``generation``: 1024 tokens, greedy, from a small-preset model with a 1024-token
-   context, decoded over the key/value cache (`groove.generation.CachedDecoder`)
+   context, decoded over the key/value cache (`groove.models.music_transformer.task.CachedDecoder`)
    against re-running the whole prefix at every step (target: at least 10x faster),
    once with both paths compiled as plain `tf.function` graphs and once with both
    XLA-compiled (`jit_compile=True`), so each speed-up compares one compiler's two
    paths (groove's decoder itself runs a graph prefill and an XLA step). Both paths
    are timed warm (each shape compiled first). Then tokens per second of the shipped
-   model through `groove.generation.generate_ids` (grammar and sampler included,
+   model through `groove.models.music_transformer.task.generate_ids` (grammar and sampler included,
    compiled as groove compiles it) at batch 1 and 8.
 3. ``nll``: held-out negative log-likelihood per token of the relative model and the
    absolute-position baseline, trained with the same data, steps, size and seed on a
@@ -169,8 +169,8 @@ def attention_table(lengths, repeats: int) -> None:
 def generation_table(tokens: int, uncached_steps: int | None, shipped_tokens: int) -> None:
     import tensorflow as tf
 
-    from groove import generation  # CachedDecoder, generate_ids, load_lm
-    from groove.models import build_music_transformer
+    from groove.models import build_music_transformer, saving
+    from groove.models.music_transformer import task as generation  # (CachedDecoder)
     from groove.models.sampling import GreedySampler, make_sampler
 
     model = build_music_transformer(420, "small", context=tokens, max_relative_position=tokens)
@@ -246,7 +246,7 @@ def generation_table(tokens: int, uncached_steps: int | None, shipped_tokens: in
               f"{uncached / cached:.1f}x |")  # fmt: skip
 
     try:
-        model, tokenizer = generation.load_lm()
+        model, tokenizer = saving.load(None, "music_transformer")
     except Exception as e:  # no shipped model yet
         print(f"\n(shipped model: {e})")
         return
@@ -300,7 +300,7 @@ seed = 0
 def nll_table(data: str, steps: int, layers: int, width: int, context: int) -> None:
     import keras
 
-    from groove.data.lm import lm_dataset
+    from groove.models.music_transformer.preprocessor import lm_dataset
     from groove.training import train_lm
 
     test = lm_dataset(data, "test", length=context, batch_size=16, transpose=None,

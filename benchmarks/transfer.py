@@ -89,7 +89,10 @@ def main(argv=None) -> int:
 def run(args: argparse.Namespace, tmp: Path) -> int:
     from keras import ops
 
-    from groove import midi, style_transfer  # (the package's internals: the stats, the batch)
+    from groove import midi
+    from groove.models import saving
+    from groove.models.transfer.preprocessor import TransferPreprocessor
+    from groove.models.transfer.task import transfer_score  # (with its stats)
 
     roles = None  # every role the style example plays, as the CLI does by default
     content, style = EXAMPLES / "song.mid", EXAMPLES / "style.mid"
@@ -101,16 +104,14 @@ def run(args: argparse.Namespace, tmp: Path) -> int:
             for _ in range(args.cold)]  # fmt: skip
 
     t = time.perf_counter()
-    model, tokenizer = style_transfer.load_transfer_model(args.model)
+    model, tokenizer = saving.load(args.model, "transfer")
     load = time.perf_counter() - t
 
     runs = []
     for _ in range(args.repeats + 1):
         stats: dict = {}
         t = time.perf_counter()
-        out = style_transfer.transfer_score(
-            str(content), str(style), model, roles=roles, seed=0, stats=stats
-        )
+        out = transfer_score(str(content), str(style), model, roles=roles, seed=0, stats=stats)
         midi.save(out, tmp / "warm.mid")
         stats["total"] = time.perf_counter() - t
         stats["notes"] = len(out.notes)
@@ -131,8 +132,8 @@ def run(args: argparse.Namespace, tmp: Path) -> int:
         import tensorflow as tf
 
         decoder = tf.function(model.decoder, reduce_retracing=True)
-    batch = style_transfer.transfer_batch
-    inputs, _, _ = batch(midi.load(content), midi.load(style), model, tokenizer, roles)
+    pre = TransferPreprocessor.from_model(model, tokenizer)
+    inputs, _, _ = pre.segment_batch(midi.load(content), midi.load(style), roles)
     memory, mask, cond = model.encode(inputs)
     prefix = np.full((rows, 1), 1, np.int32)
     for n in (1, 2, 3):  # trace for one length, then for any length
@@ -163,7 +164,7 @@ def run(args: argparse.Namespace, tmp: Path) -> int:
         print(f"| cold CLI {i + 1} (fresh process) | start-up, imports, load, tracing, "
               f"transfer, write | {seconds:.2f} | - | - | - | - | "
               f"{seconds / total:.1f} |")  # fmt: skip
-    print(f"| in process: load the model | load_transfer_model | {load:.2f} | - | - | - | - "
+    print(f"| in process: load the model | saving.load | {load:.2f} | - | - | - | - "
           f"| {load / total:.2f} |")  # fmt: skip
     calls = [("in process: first call", "tracing, transfer, write", first)]
     calls += [(f"in process: warm {i + 1}", "transfer, write", r) for i, r in enumerate(warm)]

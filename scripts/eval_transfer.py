@@ -53,7 +53,8 @@ def main(argv=None) -> int:
     from groove.data.charts import parse_chart
     from groove.data.corpus import plan_corpus
     from groove.data.styles import Style
-    from groove.style_transfer import load_transfer_model, transfer_score
+    from groove.models import saving
+    from groove.models.transfer.task import transfer_score
 
     out = Path(args.out)
     dirs = {k: out / "test" / k for k in ("content", "style", "target", "output")}
@@ -84,7 +85,7 @@ def main(argv=None) -> int:
                 if a is not b and others:
                     candidates.append((a, b, others[int(rng.integers(len(others)))]))
     chosen = rng.permutation(len(candidates))[: args.pairs]
-    model, _ = load_transfer_model(args.model)
+    model, _ = saving.load(args.model, "transfer")
     t0, bars = time.time(), 0
     for n, k in enumerate(chosen):
         a, b, example = candidates[k]

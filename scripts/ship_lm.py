@@ -32,8 +32,9 @@ def main(argv=None) -> int:
     import numpy as np
     import tensorflow as tf
 
-    from groove.data.lm import lm_dataset
-    from groove.generation import generate, load_lm
+    from groove.models import saving
+    from groove.models.music_transformer.preprocessor import lm_dataset
+    from groove.models.music_transformer.task import generate
 
     model_path = args.run / "model.keras"
     size_mb = model_path.stat().st_size / 1e6
@@ -41,8 +42,8 @@ def main(argv=None) -> int:
         sys.exit(f"{model_path}: {size_mb:.1f} MB is over the {LIMIT_MB} MB limit")
     state = json.loads((args.run / "run.json").read_text())
     data = args.data or Path(state["settings"]["data"])
-    model, tokenizer = load_lm(model_path)
-    pm = generate(model=(model, tokenizer), seconds=10, seed=0)
+    model, tokenizer = saving.load(model_path, "music_transformer")
+    [pm] = generate(model=(model, tokenizer), seconds=10, seed=0)
     notes = sum(len(i.notes) for i in pm.instruments)
     if not notes:
         sys.exit(f"{model_path}: generated no notes")

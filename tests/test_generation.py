@@ -12,12 +12,14 @@ import pretty_midi
 import pytest
 
 import groove
-from groove import generation, midi
+from groove import midi
 from groove.cli import main
 from groove.errors import ConfigError, MidiError
 from groove.models import build_music_transformer
-from groove.models.sampling import EventGrammar, Sampler, masked
+from groove.models.music_transformer import task as generation
+from groove.models.sampling import Sampler, masked
 from groove.tokenizers import PerformanceTokenizer, get_tokenizer
+from groove.tokenizers.grammar import EventGrammar
 from tests.conftest import SHARED_MIDI, note_events, smf, smf_track
 
 TOKENIZER = PerformanceTokenizer()
@@ -88,7 +90,7 @@ class HoldOneNote(Sampler):
     grammar allows, releases it when it must, then ends. Probes where generation stops.
     One instance per generation: it remembers, per row, whether the note sounds."""
 
-    codes = TOKENIZER._codes
+    codes = TOKENIZER.codes
     on = TOKENIZER.token_to_id("NOTE_ON_60")
     off = TOKENIZER.token_to_id("NOTE_OFF_60")
     shifts = np.array([TOKENIZER.token_to_id(f"TIME_SHIFT_{s}") for s in range(1, 101)])
@@ -120,9 +122,11 @@ class HoldOneNote(Sampler):
 # --------------------------------------------------------------- samples and seeds
 
 
-def test_one_sample_is_a_pretty_midi_and_many_are_a_list(lm, tmp_path):
+def test_one_sample_or_many_come_as_a_list_of_pretty_midi(lm, tmp_path):
     model, _ = lm
-    pm = groove.generate(model=model, seconds=2, seed=0)
+    one = groove.generate(model=model, seconds=2, seed=0)
+    assert isinstance(one, list) and len(one) == 1
+    [pm] = one
     assert isinstance(pm, pretty_midi.PrettyMIDI) and notes(pm)
     check_valid(pm, tmp_path / "one.mid")
     pms = groove.generate(model=model, seconds=2, seed=0, num_samples=3)
@@ -133,8 +137,9 @@ def test_one_sample_is_a_pretty_midi_and_many_are_a_list(lm, tmp_path):
 
 def test_the_same_seed_gives_the_same_music_and_another_seed_other_music(lm):
     model, _ = lm
+    pair = (model, TOKENIZER)
     first, again, other = (
-        notes(groove.generate(model=(model, TOKENIZER), seconds=2, seed=seed)) for seed in (5, 5, 6)
+        notes(*groove.generate(model=pair, seconds=2, seed=seed)) for seed in (5, 5, 6)
     )
     assert first and first == again
     assert other != first
@@ -143,7 +148,7 @@ def test_the_same_seed_gives_the_same_music_and_another_seed_other_music(lm):
 def test_greedy_decoding_ignores_the_seed(lm):
     model, _ = lm
     greedy = {"max_tokens": 60, "temperature": 0}
-    a, b = (notes(groove.generate(model=model, seed=s, **greedy)) for s in (1, 2))
+    a, b = (notes(*groove.generate(model=model, seed=s, **greedy)) for s in (1, 2))
     assert a and a == b
 
 
@@ -153,7 +158,7 @@ def test_cached_decoding_picks_what_rerunning_the_whole_prefix_picks(lm):
     model, _ = lm
     steps = 40  # within the context: no window slide
     (ids,) = generation.generate_ids(model, TOKENIZER, EMPTY, steps, generation.make_sampler(0))
-    grammar = EventGrammar(TOKENIZER._codes, np.ones((1, 128), bool), np.array([10**12]), steps)
+    grammar = EventGrammar(TOKENIZER.codes, np.ones((1, 128), bool), np.array([10**12]), steps)
     history, expected = [TOKENIZER.bos_id], []
     while not grammar.done.all():
         out = keras.ops.convert_to_numpy(model(np.array([history], "int32")))[:, -1]
@@ -239,7 +244,7 @@ def test_the_output_starts_with_the_primer_and_ends_seconds_after_it(lm):
     primer = groove.example_path("chorale.mid")
     heard = TOKENIZER.decode(TOKENIZER.encode(TOKENIZER.prepare(primer)))
     end = heard.get_end_time()
-    out = notes(groove.generate(primer, model, seconds=2, max_tokens=600, seed=0))
+    out = notes(*groove.generate(primer, model, seconds=2, max_tokens=600, seed=0))
     new = continuation(out, notes(heard))
     assert new and all(start >= end - 1e-6 for start, _, _, _ in new)
     assert all(note_end <= end + 2 + 1e-6 for _, note_end, _, _ in out)
@@ -271,7 +276,7 @@ def test_a_multitrack_primer_with_drums_is_continued_on_one_track(lm, tmp_path):
     if not path.exists():
         pytest.skip(f"{path} is absent")
     model, _ = lm
-    pm = groove.generate(path, model, seconds=1, max_tokens=8000, seed=0, program=24)
+    [pm] = groove.generate(path, model, seconds=1, max_tokens=8000, seed=0, program=24)
     assert len(pm.instruments) == 1  # drums are left out, the rest merged
     heard = TOKENIZER.decode(TOKENIZER.encode(TOKENIZER.prepare(path)))
     new = continuation(notes(pm), notes(heard))
@@ -388,8 +393,8 @@ def test_seconds_needs_a_tokenizer_timed_in_seconds():
 
 def test_a_style_conditioned_model_generates_with_its_style_vector(tmp_path):
     model = tiny_model(style_dim=4)
-    a = groove.generate(model=model, max_tokens=40, seed=0, style=np.zeros(4))
-    b = groove.generate(model=model, max_tokens=40, seed=0, style=np.full(4, 3.0))
+    [a] = groove.generate(model=model, max_tokens=40, seed=0, style=np.zeros(4))
+    [b] = groove.generate(model=model, max_tokens=40, seed=0, style=np.full(4, 3.0))
     check_valid(a, tmp_path / "a.mid")
     assert notes(a) != notes(b)
 
@@ -469,8 +474,9 @@ def test_cli_bad_input_is_one_error_line_and_exit_2(lm, tmp_path, capsys, extra,
 JAX_GREEDY = """
 import sys
 import numpy as np
-from groove import generation
-model, tokenizer = generation.load_lm(sys.argv[1])
+from groove.models import saving
+from groove.models.music_transformer import task as generation
+model, tokenizer = saving.load(sys.argv[1], "music_transformer")
 ids = generation.generate_ids(model, tokenizer, np.zeros(0, np.int32), 60,
                               generation.make_sampler(0), seed=0, num_samples=2)
 np.save(sys.argv[2], np.stack([np.pad(i, (0, 60 - len(i)), constant_values=-1) for i in ids]))
@@ -509,5 +515,5 @@ def test_with_seconds_the_piece_may_not_end_early(lm):
     (free,) = generation.generate_ids(model, TOKENIZER, EMPTY, 100, EndAtOnce())
     assert len(free) == 0  # no time limit: the model may end at once
     (ids,) = generation.generate_ids(model, TOKENIZER, EMPTY, 100, EndAtOnce(), seconds=2.5)
-    codes = TOKENIZER._codes
+    codes = TOKENIZER.codes
     assert codes.value[ids].sum() == 250  # it had to wait out all 2.5 s of shifts

@@ -14,18 +14,18 @@ from groove import midi
 from groove.cli import main
 from groove.eval.descriptive import descriptive_metrics
 from groove.eval.likelihood import token_nll
-from groove.generation import load_lm, shipped_model_path
+from groove.models import saving
 
-WEIGHTS = shipped_model_path().parent
+WEIGHTS = saving.shipped_path("music_transformer").parent
 
 
 @pytest.fixture(scope="module")
 def lm():
-    return load_lm()
+    return saving.load(None, "music_transformer")
 
 
 def test_the_shipped_model_is_small_and_its_rebuild_is_recorded():
-    assert shipped_model_path().stat().st_size <= 30 * 2**20
+    assert saving.shipped_path("music_transformer").stat().st_size <= 30 * 2**20
     notes = (WEIGHTS / "README.md").read_text()
     for must in ("groove train lm", "music_transformer.toml", "groove data corpus", "seed"):
         assert must in notes
@@ -79,7 +79,7 @@ def test_its_music_sounds_like_four_voice_chorales(lm):
 
 def test_it_continues_the_bundled_chorale(lm, tmp_path):
     primer = groove.example_path("chorale.mid")
-    out = groove.generate(primer, model=lm, seconds=8, seed=0)
+    [out] = groove.generate(primer, model=lm, seconds=8, seed=0)
     tokenizer = lm[1]
     heard = tokenizer.decode(tokenizer.encode(tokenizer.prepare(primer)))
     end = heard.get_end_time()

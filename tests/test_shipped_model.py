@@ -15,21 +15,25 @@ from groove.data import Style, random_chart, render_score
 from groove.eval.content import chroma_similarity
 from groove.eval.style import style_fit, style_profiles
 from groove.midi.roles import role_of
-from groove.style_transfer import load_transfer_model, shipped_model_path, transfer_score
+from groove.models import saving
+from groove.models.transfer.task import transfer_score
 
-WEIGHTS = shipped_model_path().parent
+WEIGHTS = saving.shipped_path("transfer").parent
 
 
 @pytest.fixture(scope="module")
 def model():
-    return load_transfer_model()[0]
+    return saving.load(None, "transfer")[0]
 
 
 def test_the_shipped_model_is_small_and_documented():
-    assert shipped_model_path().stat().st_size <= 30 * 2**20
+    assert saving.shipped_path("transfer").stat().st_size <= 30 * 2**20
     notes = (WEIGHTS / "README.md").read_text()
-    for must in ("scripts/train_transfer.py", "--seed", "validation loss", "training loss"):
+    for must in ("transfer.toml", "groove train transfer", "--seed", "validation loss",
+                 "training loss"):  # fmt: skip
         assert must in notes
+    recipe = (WEIGHTS / "transfer.toml").read_text()
+    assert "groove train transfer" in recipe and "seed = 0" in recipe
 
 
 def test_readme_main_command_writes_midi_and_an_audible_wav(tmp_path, capsys):

@@ -21,7 +21,6 @@ from groove.data.segments import segments  # noqa: E402
 from groove.errors import ConfigError, GrooveWarning, MidiError  # noqa: E402
 from groove.midi import TIME_SIGNATURE_DTYPE  # noqa: E402
 from groove.models.sampling import (  # noqa: E402
-    EventGrammar,
     GreedySampler,
     TopKSampler,
     TopPSampler,
@@ -29,8 +28,9 @@ from groove.models.sampling import (  # noqa: E402
     masked,
 )
 from groove.models.transfer import build_model  # noqa: E402
-from groove.style_transfer import generate_ids, transfer_score  # noqa: E402
+from groove.models.transfer.task import generate_ids, transfer_score  # noqa: E402
 from groove.tokenizers import BeatTokenizer  # noqa: E402
+from groove.tokenizers.grammar import EventGrammar  # noqa: E402
 from tests.conftest import SHARED_MIDI  # noqa: E402
 
 TOK = BeatTokenizer()
@@ -124,7 +124,8 @@ def test_decoding_is_always_valid_and_capped(model):
     keys[:4, :128] = True
     keys[4:, 128:] = True
     end = np.full(6, round(windows[0].beats * TOK.resolution))
-    ids = generate_ids(model, inputs, TOK, keys, end, make_sampler(3.0), seed=1, max_tokens=150)
+    grammar = EventGrammar.for_tokenizer(TOK, keys, end, max_tokens=150)
+    ids = generate_ids(model, inputs, grammar, make_sampler(3.0), TOK, seed=1)
     for i, row in enumerate(ids):
         assert len(row) <= 150
         score, report = TOK.decode_score(row)
@@ -136,7 +137,7 @@ def test_decoding_is_always_valid_and_capped(model):
 
 
 def test_grammar_forbids_invalid_events():
-    codes = TOK._codes
+    codes = TOK.codes
     keys = np.zeros((1, 256), bool)
     keys[0, :128] = True
     g = EventGrammar(codes, keys, np.array([24]), max_tokens=10)

@@ -11,11 +11,12 @@ import keras
 import numpy as np
 import pytest
 
-import groove.models.transfer  # noqa: F401  (registers the model classes for load_model)
+import groove.models.transfer.backbone  # noqa: F401  (registers the model classes for load_model)
 from groove.cli import main
 from groove.data.corpus import build_corpus
-from groove.data.pipeline import transfer_dataset, write_triplets
+from groove.data.pipeline import write_triplets
 from groove.errors import ConfigError, TrainingError
+from groove.models.transfer.preprocessor import transfer_dataset
 from groove.training import fit, load_config, train_transfer
 from tests.conftest import JAX_TWO_HOST_DEVICES, run_child
 
@@ -157,7 +158,7 @@ TWO_DEVICES = textwrap.dedent(
     cpu = tf.config.list_physical_devices("CPU")[0]
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
     import keras
-    from groove.data.pipeline import transfer_dataset
+    from groove.models.transfer.preprocessor import transfer_dataset
     from groove.training import train_transfer
     data, config, run = sys.argv[1:]
     model, state = train_transfer(data, config, run, strategy="mirrored", verbose=0)
@@ -237,7 +238,7 @@ JAX_TRAIN_AND_SAVE = textwrap.dedent(
     """
     import sys
     import numpy as np
-    from groove.data.pipeline import transfer_dataset
+    from groove.models.transfer.preprocessor import transfer_dataset
     from groove.training import train_transfer
     data, config, run = sys.argv[1:]
     model, state = train_transfer(data, config, run, strategy="cpu", verbose=0)

@@ -11,10 +11,11 @@ import keras
 import numpy as np
 import pytest
 
-import groove.models.music_transformer  # noqa: F401  (registers the classes for load_model)
+import groove.models.music_transformer.backbone  # noqa: F401  (registers the classes for load_model)
 from groove.cli import main
-from groove.data.lm import build_lm_corpus, lm_dataset
+from groove.data.lm import build_lm_corpus
 from groove.errors import ConfigError, TrainingError
+from groove.models.music_transformer.preprocessor import lm_dataset
 from groove.training import train_lm
 from tests.conftest import JAX_TWO_HOST_DEVICES, run_child
 

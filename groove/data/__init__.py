@@ -9,13 +9,16 @@
 - `groove.data.segments`: cut any song at downbeats; the content piano roll.
 - `groove.data.pipeline`: style-transfer triplets as TFRecord, read with `tf.data`.
 - `groove.data.lm`: language-model data from MIDI folders or the music21 corpus.
+
+Each model's preprocessor (`groove.models.*.preprocessor`) turns this data into
+model inputs.
 """
 
 from groove.data.band import render, render_score
 from groove.data.charts import Chart, Chord, parse_chart, random_chart
 from groove.data.chord_recognition import chart_from_midi
 from groove.data.corpus import build_corpus, plan_corpus
-from groove.data.lm import build_lm_corpus, lm_dataset
+from groove.data.lm import build_lm_corpus
 from groove.data.segments import Segment, content_roll, cut, segments, song_rolls
 from groove.data.styles import Style
 
@@ -29,7 +32,6 @@ __all__ = [
     "chart_from_midi",
     "content_roll",
     "cut",
-    "lm_dataset",
     "parse_chart",
     "plan_corpus",
     "random_chart",

@@ -1,22 +1,14 @@
-"""One-shot style-transfer examples from the synthetic corpus, and their `tf.data` reader.
+"""Style-transfer triplets on disk: GZIP TFRecord shards, and their `tf.data` reader.
 
-A **triplet** is what the transfer model learns from (Cífka et al. 2020, section IV):
-
-- *content*: a segment of chart C played in style A, as a piano roll (drums left out);
-- *style example*: a segment of another chart C' played in style B, one role;
-- *target*: the same segment of C played in style B, the same role;
-- the role.
-
-`write_triplets` cuts every (chart, style A, style B) of a corpus split with
-`groove.data.segments` (the code inference uses on a user's song), tokenizes style
-and target with a `BeatTokenizer`, and writes GZIP TFRecord shards.
-`transfer_dataset` reads them back as padded, bucketed, shuffled batches of numpy-
-convertible tensors, which any Keras back end consumes.
+`write_triplets` writes the triplets of `groove.data.triplets.corpus_triplets`
+(one split after another, resumable) with a `triplets.json` manifest;
+`read_triplets` reads them back for inspection, and `triplet_records` as a
+shuffled `tf.data` stream, which `groove.models.transfer.transfer_dataset` turns
+into padded, bucketed batches of model inputs.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import shutil
@@ -26,191 +18,17 @@ from typing import Any
 
 import numpy as np
 
-from groove.data.band import render_score
-from groove.data.charts import METERS, parse_chart
-from groove.data.corpus import MANIFEST, SPLITS
+from groove.data.corpus import SPLITS
 
 # One tokenizer file and one reader for every data folder groove writes.
 from groove.data.lm import TOKENIZER, load_tokenizer
-from groove.data.segments import content_roll, cut, role_score, segments
-from groove.data.styles import Style
+from groove.data.triplets import MAX_TOKENS, Triplet, corpus_triplets, read_manifest
 from groove.errors import ConfigError
 from groove.fileio import atomic_open
-from groove.midi import Score, load
 from groove.midi.roles import TRANSFER_ROLES, parse_role
 from groove.tokenizers import BeatTokenizer, Tokenizer
 
 TRIPLETS = "triplets.json"
-# Longest target or style example kept, in tokens; 8 busy bars of drums take ~1000.
-MAX_TOKENS = 2048
-
-
-@dataclasses.dataclass
-class Triplet:
-    """One training example.
-
-    Attributes:
-        content: uint8 `(frames, 128)` roll of the loudest velocity sounding (0: none),
-            4 frames per beat; see `groove.data.segments.content_roll`.
-        style: Token ids of the style example (one role, no BOS/EOS).
-        target: Token ids of the target (one role, no BOS/EOS).
-        role: One of `TRANSFER_ROLES`.
-        info: Where it came from: chart, content_style, target_style, segment,
-            example_chart, example_segment (indices into the corpus manifest).
-    """
-
-    content: np.ndarray
-    style: np.ndarray
-    target: np.ndarray
-    role: str
-    info: dict[str, int]
-
-
-def _bar_end(chart: dict[str, Any], tpb: int) -> int:
-    return round(chart["bars"] * METERS[chart["meter"]] * tpb)
-
-
-def corpus_triplets(
-    corpus: str | os.PathLike | dict[str, Any],
-    split: str,
-    *,
-    bars: int = 8,
-    roles: Sequence[str] = TRANSFER_ROLES,
-    tokenizer: Tokenizer | None = None,
-    seed: int = 0,
-    max_tokens: int = MAX_TOKENS,
-    stats: dict[str, int] | None = None,
-    charts: set[int] | None = None,
-) -> Iterator[Triplet]:
-    """Every triplet of one split of a corpus built by `groove data synth`.
-
-    For each chart, each ordered pair of distinct styles (A, B) that play it, each
-    segment and each role that B plays, the style example is a random segment of a
-    random other chart that B plays in the same split (seeded; for "itest", in the
-    training split, where its styles live). Triplets whose style
-    example cannot be found, is silent, or whose tokens exceed `max_tokens` are
-    skipped and counted in `stats`.
-
-    Args:
-        corpus: The corpus folder (with its `manifest.json`), or a plan from
-            `groove.data.corpus.plan_corpus`, rendered in memory (the same notes
-            the files hold, without writing them).
-        split: "train", "val", "test" or "itest".
-        bars: Bars per segment; a chart's last, shorter segment is kept when it has
-            at least half as many.
-        roles: Roles to make targets for (default all of `TRANSFER_ROLES`).
-        tokenizer: Tokenizer for style and target (default `BeatTokenizer()`).
-        seed: Seed for the choice of style examples.
-        max_tokens: Longest style example or target kept.
-        stats: A dict that receives counts of what was kept and skipped.
-        charts: Only these charts (indices), to share the work between processes.
-    """
-    if split not in SPLITS:
-        raise ConfigError(f"unknown split {split!r}; choose from {', '.join(SPLITS)}")
-    roles = [parse_role(r) for r in roles]
-    tokenizer = tokenizer or BeatTokenizer()
-    if isinstance(corpus, dict):
-        manifest, corpus = corpus, None
-    else:
-        corpus = Path(corpus)
-        manifest = read_manifest(corpus)
-    stats = {} if stats is None else stats
-    charts_info = {c["index"]: c for c in manifest["charts"]}
-    # Content and target come from the split; "itest" (test charts in training
-    # styles) takes its style examples from the training renders of those styles.
-    by_chart: dict[int, dict[int, str]] = {}
-    files: dict[tuple[int, int], str] = {}
-    by_style: dict[int, list[int]] = {}
-    for item in manifest["items"]:
-        if item["split"] == split:
-            by_chart.setdefault(item["chart"], {})[item["style"]] = item["file"]
-        if item["split"] == split or (split == "itest" and item["split"] == "train"):
-            files[item["chart"], item["style"]] = item["file"]
-            by_style.setdefault(item["style"], []).append(item["chart"])
-
-    cache: dict[str, tuple[Score, list]] = {}
-    renders = {item["file"]: item for item in manifest["items"]}
-    styles = {s["index"]: s for s in manifest["styles"]}
-
-    def piece(file: str, chart: int) -> tuple[Score, list]:
-        if file not in cache:
-            if corpus is None:
-                item = renders[file]
-                score = render_score(
-                    parse_chart(charts_info[chart]["text"], charts_info[chart]["meter"]),
-                    Style.random(styles[item["style"]]["seed"]),
-                    item["render_seed"],
-                )
-            else:
-                score = load(corpus / file)
-            end = _bar_end(charts_info[chart], score.ticks_per_beat)
-            cache[file] = (score, segments(score, bars, min_bars=(bars + 1) // 2, end=end))
-        return cache[file]
-
-    def count(key: str) -> None:
-        stats[key] = stats.get(key, 0) + 1
-
-    for chart in sorted(by_chart):
-        if charts is not None and chart not in charts:
-            continue
-        rng = np.random.default_rng([seed, chart])
-        players = sorted(by_chart[chart])
-        for style_a in players:
-            content, windows = piece(by_chart[chart][style_a], chart)
-            rolls = [content_roll(content, w, velocity=True) for w in windows]
-            for style_b in players:
-                if style_b == style_a:
-                    continue
-                target_score, target_windows = piece(by_chart[chart][style_b], chart)
-                others = [c for c in by_style[style_b] if c != chart]
-                for role in roles:
-                    played = role_score(target_score, role)
-                    if not played.tracks:
-                        continue
-                    for k, window in enumerate(target_windows[: len(windows)]):
-                        if not others:
-                            count("no_other_chart")
-                            continue
-                        other = int(rng.choice(others))
-                        example, example_windows = piece(files[other, style_b], other)
-                        j = int(rng.integers(len(example_windows)))
-                        style_ids = tokenizer.encode(
-                            cut(role_score(example, role), example_windows[j])
-                        )
-                        target_ids = tokenizer.encode(cut(played, window))
-                        if len(style_ids) == 0:
-                            count("silent_style_example")
-                            continue
-                        if max(len(style_ids), len(target_ids)) > max_tokens:
-                            count("too_long")
-                            continue
-                        count("triplets")
-                        yield Triplet(
-                            content=np.rint(rolls[k] * 127).astype(np.uint8),
-                            style=style_ids.astype(np.int32),
-                            target=target_ids.astype(np.int32),
-                            role=role,
-                            info={
-                                "chart": chart,
-                                "content_style": style_a,
-                                "target_style": style_b,
-                                "segment": k,
-                                "example_chart": other,
-                                "example_segment": j,
-                            },
-                        )
-
-
-def read_manifest(corpus: Path) -> dict[str, Any]:
-    path = Path(corpus) / MANIFEST
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(
-            f"{corpus}: no {MANIFEST}; build a corpus with 'groove data synth'"
-        ) from None
-    except ValueError as e:
-        raise ConfigError(f"{path}: not a corpus manifest ({e})") from None
 
 
 # ----------------------------------------------------------------------- TFRecord
@@ -376,54 +194,29 @@ def read_triplets(data_dir: str | os.PathLike, split: str) -> Iterator[Triplet]:
         )
 
 
-def transfer_dataset(
+def triplet_records(
     data_dir: str | os.PathLike,
     split: str,
     *,
-    batch_size: int = 32,
     shuffle: bool = True,
     repeat: bool = False,
     seed: int = 0,
-    velocity: bool = False,
-    bucket_boundaries: Sequence[int] | None = (128, 256, 512, 1024),
-    drop_remainder: bool = False,
-    max_style_tokens: int | None = None,
 ):
-    """Batches of triplets as a `tf.data.Dataset` of `(inputs, targets)`.
-
-    `inputs` is a dict:
-
-    - "content": float32 `(batch, frames, 128)`, 1 where a note sounds (or its
-      velocity / 127 with `velocity`), zero-padded in time;
-    - "content_mask": float32 `(batch, frames)`, 1 on real frames, 0 on padding;
-    - "style": int32 `(batch, style_len)`, the style example's ids, PAD-padded;
-    - "role": int32 `(batch,)`, an index into `TRANSFER_ROLES`;
-    - "tokens": int32 `(batch, len)`, BOS then the target ids (decoder input).
-
-    `targets` is int32 `(batch, len)`: the target ids then EOS, PAD-padded, so a
-    loss that ignores PAD (id 0) scores exactly the real tokens.
+    """The triplets of one split as a `tf.data.Dataset` of feature dicts: "content"
+    (uint8 `(frames, 128)`, as `Triplet.content`), "style" and "target" (int32 ids),
+    "role" (int32 index into `TRANSFER_ROLES`) and the `Triplet.info` keys.
+    `groove.models.transfer.TransferPreprocessor` turns them into model inputs.
 
     Args:
         data_dir: Folder written by `write_triplets` / `groove data triplets`.
         split: Which split to read.
-        batch_size: Examples per batch.
         shuffle: Shuffle files and examples (seeded).
         repeat: Repeat forever (for a training loop that counts steps).
         seed: Shuffle seed.
-        velocity: Content rolls carry velocity / 127 instead of 1.
-        bucket_boundaries: Target lengths (tokens) that split batches into buckets of
-            similar length, so short examples are not padded to the longest; None
-            pads each batch to its own longest example.
-        drop_remainder: Drop a last, smaller batch (needed for some distribution
-            strategies).
-        max_style_tokens: Cut style examples to their first this many ids.
     """
     import tensorflow as tf
 
-    data_dir = Path(data_dir)
-    tokenizer = load_tokenizer(data_dir)
-    bos, eos, pad = tokenizer.bos_id, tokenizer.eos_id, tokenizer.pad_id
-    files = _files(data_dir, split)
+    files = _files(Path(data_dir), split)
     ds = tf.data.Dataset.from_tensor_slices(files)
     if shuffle:
         ds = ds.shuffle(len(files), seed=seed, reshuffle_each_iteration=True)
@@ -437,34 +230,7 @@ def transfer_dataset(
         ds = ds.repeat()
     if shuffle:
         ds = ds.shuffle(4096, seed=seed, reshuffle_each_iteration=True)
-
-    def to_model(serialized):
-        f = _parse(serialized)
-        content = tf.cast(f["content"], tf.float32)
-        content = content / 127.0 if velocity else tf.cast(content > 0, tf.float32)
-        target = f["target"]
-        inputs = {
-            "content": content,
-            "content_mask": tf.ones(tf.shape(content)[:1], tf.float32),
-            "style": f["style"][:max_style_tokens] if max_style_tokens else f["style"],
-            "role": f["role"],
-            "tokens": tf.concat([[bos], target], 0),
-        }
-        return inputs, tf.concat([target, [eos]], 0)
-
-    ds = ds.map(to_model, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-    padding = ({"content": 0.0, "content_mask": 0.0, "style": pad, "role": 0, "tokens": pad}, pad)
-    if bucket_boundaries:
-        ds = ds.bucket_by_sequence_length(
-            lambda inputs, target: tf.shape(target)[0],
-            bucket_boundaries=list(bucket_boundaries),
-            bucket_batch_sizes=[batch_size] * (len(bucket_boundaries) + 1),
-            padding_values=padding,
-            drop_remainder=drop_remainder,
-        )
-    else:
-        ds = ds.padded_batch(batch_size, padding_values=padding, drop_remainder=drop_remainder)
-    return ds.prefetch(tf.data.AUTOTUNE)
+    return ds.map(_parse, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
 
 
 __all__ = [
@@ -473,6 +239,6 @@ __all__ = [
     "corpus_triplets",
     "load_tokenizer",
     "read_triplets",
-    "transfer_dataset",
+    "triplet_records",
     "write_triplets",
 ]

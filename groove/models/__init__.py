@@ -1,4 +1,7 @@
-"""Keras 3 models (written with `keras.ops`, so any back end runs them).
+"""Keras 3 models (written with `keras.ops`, so any back end runs them), one folder
+per model (`transfer`, `music_transformer`: config, backbone, preprocessor, task),
+plus the shared `layers`, `sampling` (samplers and the one decode loop) and `saving`
+(one loader, the shipped paths).
 
     >>> from groove.models import StyleEncoder, StyleTransferModel, build_model
     >>> from groove.models import MusicTransformer, build_music_transformer
@@ -6,33 +9,24 @@
 The names load lazily, so `groove.models.sampling` can be used without Keras.
 """
 
-_TRANSFER = (
-    "AttentionDecoder",
-    "ContentEncoder",
-    "PRESETS",
-    "StyleEncoder",
-    "StyleTransferModel",
-    "TransferConfig",
-    "build_model",
-)
-_TRANSFORMER = (
-    "DecoderBlock",
-    "MusicTransformer",
-    "TransformerConfig",
-    "build_music_transformer",
-)
-_LAYERS = ("CausalSelfAttention", "RelativeMultiHeadAttention")
+from groove.lazy import exports
 
-__all__ = [*_TRANSFER, *_TRANSFORMER, *_LAYERS]
+_WHERE = {
+    "AttentionDecoder": ".transfer.backbone",
+    "ContentEncoder": ".transfer.backbone",
+    "StyleEncoder": ".transfer.backbone",
+    "StyleTransferModel": ".transfer.backbone",
+    "TransferConfig": ".transfer.config",
+    "build_model": ".transfer.backbone",
+    "DecoderBlock": ".music_transformer.backbone",
+    "MusicTransformer": ".music_transformer.backbone",
+    "TransformerConfig": ".music_transformer.config",
+    "build_music_transformer": ".music_transformer.backbone",
+    "CausalSelfAttention": ".layers",
+    "RelativeMultiHeadAttention": ".layers",
+}
+
+__all__ = sorted(_WHERE)
 
 
-def __getattr__(name):
-    if name in _TRANSFER:
-        from groove.models import transfer as module
-    elif name in _TRANSFORMER:
-        from groove.models import music_transformer as module
-    elif name in _LAYERS:
-        from groove.models import layers as module
-    else:
-        raise AttributeError(f"module 'groove.models' has no attribute {name!r}")
-    return getattr(module, name)
+__getattr__ = exports(__name__, _WHERE)

@@ -1,19 +1,22 @@
-"""Samplers (objects, as in KerasHub) and the grammar that keeps generated events valid.
+"""Samplers (objects, as in KerasHub) and the one decode loop every model generates with.
 
 Samplers work on numpy logits with a seeded `numpy.random.Generator`, so a seed gives
-the same music under every Keras back end. `EventGrammar` masks, at each step, the
-tokens that would make an invalid event stream for `BeatTokenizer` /
-`PerformanceTokenizer` ids: a NOTE_OFF for a silent key or at its note's very onset
-(a zero-length note), time past the segment's end,
-keys of the wrong family (drums for a bass part), and EOS while notes still sound.
+the same music under every Keras back end. `decode` runs a task's `step` (one token
+per row in, the next logits out, over the task's own cache or recurrent state),
+masks each step's logits with an `EventGrammar` (`groove.tokenizers.grammar`), samples,
+forces EOS on finished rows, and strips what follows EOS. `compiled` keeps each
+model's compiled step functions outside the Keras object, keyed weakly by the model.
 """
 
 from __future__ import annotations
 
+import weakref
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 
 from groove.errors import ConfigError
-from groove.tokenizers.events import EOS, OFF, ON, SHIFT, VELOCITY
 
 
 def _softmax(logits: np.ndarray) -> np.ndarray:
@@ -108,73 +111,78 @@ def make_sampler(
     return TemperatureSampler(temperature)
 
 
-class EventGrammar:
-    """Tracks a batch of event streams and says which ids may come next.
-
-    Args:
-        codes: The tokenizer's `EventCodes` (`tokenizer._codes`).
-        keys: Per sequence, the keys it may play: a boolean `(batch, num_keys)` table
-            (e.g. only drum keys for a drum part).
-        end_steps: Per sequence, the grid step at which it must end (segment length).
-        max_tokens: Tokens after which a sequence stops, whatever the model says.
-        max_polyphony: Notes sounding at once, at most, per sequence.
-    """
-
-    def __init__(self, codes, keys: np.ndarray, end_steps: np.ndarray, max_tokens: int,
-                 max_polyphony: int = 16):  # fmt: skip
-        self.kind = codes.kind
-        self.key = codes.key.astype(np.int64)
-        self.value = codes.value.astype(np.int64)
-        b = len(end_steps)
-        self.keys = np.asarray(keys, bool)
-        self.end = np.asarray(end_steps, np.int64)
-        self.time = np.zeros(b, np.int64)
-        self.active = np.zeros((b, self.keys.shape[1]), np.int64)
-        # Time of each key's latest NOTE_ON: its NOTE_OFF must come later, so no note
-        # is zero steps long (the decoder would have to lengthen it).
-        self.onset = np.full((b, self.keys.shape[1]), -1, np.int64)
-        self.length = np.zeros(b, np.int64)
-        self.last_velocity = np.zeros(b, bool)
-        self.done = np.zeros(b, bool)
-        self.max_tokens, self.max_polyphony = int(max_tokens), int(max_polyphony)
-        on, off = self.kind == ON, self.kind == OFF
-        key = np.clip(self.key, 0, self.keys.shape[1] - 1)
-        # (batch, vocab) tables that do not change: which ON / OFF ids each sequence may use.
-        self._on_ok = on[None, :] & self.keys[:, key]
-        self._off_id = off
-        self._key = key
-
-    def allowed(self) -> np.ndarray:
-        """Boolean `(batch, vocab)`: the ids each sequence may take next. A finished
-        sequence may only repeat EOS."""
-        kind = self.kind[None, :]
-        room = (self.end - self.time)[:, None]
-        sounding = self.active.sum(axis=1, keepdims=True)
-        ok = self._on_ok & (room > 0) & (sounding < self.max_polyphony)
-        sounding_key = (self.active > 0) & (self.onset < self.time[:, None])
-        ok |= self._off_id[None, :] & sounding_key[:, self._key]
-        ok |= (kind == SHIFT) & (self.value[None, :] <= room)
-        ok |= (kind == VELOCITY) & ~self.last_velocity[:, None] & (room > 0)
-        ok |= (kind == EOS) & (sounding == 0)
-        ok[self.done] = kind[0] == EOS
-        return ok
-
-    def update(self, ids: np.ndarray) -> None:
-        """Advance every sequence by the chosen ids."""
-        ids = np.asarray(ids, np.int64)
-        kind, key, value = self.kind[ids], self._key[ids], self.value[ids]
-        live = ~self.done
-        rows = np.flatnonzero(live & (kind == ON))
-        self.active[rows, key[rows]] += 1
-        self.onset[rows, key[rows]] = self.time[rows]
-        rows = np.flatnonzero(live & (kind == OFF))
-        self.active[rows, key[rows]] = np.maximum(self.active[rows, key[rows]] - 1, 0)
-        self.time += np.where(live & (kind == SHIFT), value, 0)
-        self.last_velocity = kind == VELOCITY
-        self.length += live
-        self.done |= (kind == EOS) | (self.length >= self.max_tokens)
-
-
 def masked(logits: np.ndarray, allowed: np.ndarray) -> np.ndarray:
     """`logits` with forbidden ids at -inf (float64, so nothing underflows)."""
     return np.where(allowed, logits.astype(np.float64), -np.inf)
+
+
+def decode(
+    step: Callable[[np.ndarray], Any],
+    first_logits: Any,
+    grammar: Any,
+    sampler: Sampler,
+    rng: np.random.Generator,
+    eos_id: int,
+) -> list[np.ndarray]:
+    """Sample every row until the grammar says it is done; one id array per row.
+
+    Args:
+        step: Feeds one token per row `(batch,)` int32 and returns the logits
+            `(batch, vocab)` for the next token (the task owns its cache or state).
+        first_logits: The logits `(batch, vocab)` for the first token.
+        grammar: An `EventGrammar` (or anything with `allowed`, `update`, `done`).
+        sampler: Picks each token.
+        rng: The sampling's random generator.
+        eos_id: The end token: forced on finished rows, and cut off the result.
+
+    Returns:
+        Each row's ids before its first EOS.
+    """
+    out = []
+    logits = first_logits
+    while not grammar.done.all():
+        logits = np.asarray(logits, np.float64)
+        token = sampler(masked(logits, grammar.allowed()), rng).astype(np.int32)
+        token = np.where(grammar.done, eos_id, token).astype(np.int32)
+        grammar.update(token)
+        out.append(token)
+        if grammar.done.all():
+            break
+        logits = step(token)
+    seqs = np.stack(out, axis=1) if out else np.zeros((len(grammar.done), 0), np.int32)
+    result = []
+    for row in seqs:
+        stop = np.flatnonzero(row == eos_id)
+        result.append(row[: stop[0]] if len(stop) else row)
+    return result
+
+
+_COMPILED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def compiled(model: Any, name: str, fn: Callable, *, xla: bool = False, jax_jit: bool = True):
+    """`fn` (a method of `model`) compiled once per model and name: eager ops cost
+    about a millisecond each. Under TensorFlow a `tf.function` (XLA-compiled with
+    `xla`, for fixed shapes); under JAX `jax.jit` when `jax_jit`; other back ends
+    call `fn` as it is. The cache holds the model weakly, so it dies with the model."""
+    import keras
+
+    per_model = _COMPILED.setdefault(model, {})
+    if name in per_model:
+        return per_model[name]
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        if xla:
+            result = tf.function(fn, jit_compile=True)
+        else:
+            result = tf.function(fn, reduce_retracing=True)
+    elif backend == "jax" and jax_jit:
+        import jax
+
+        result = jax.jit(fn)
+    else:
+        result = fn
+    per_model[name] = result
+    return result

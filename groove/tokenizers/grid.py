@@ -40,7 +40,9 @@ class GridTokenizer(Tokenizer):
     def __init__(self, vocab: list[str], velocity_bins: int):
         super().__init__(vocab)
         self.velocity_bins = int(velocity_bins)
-        self._codes = EventCodes.from_vocab(self.vocab, self._key_families)
+        # The event vocabulary (`EventCodes`): which id is which NOTE_ON / NOTE_OFF /
+        # TIME_SHIFT / VELOCITY, as `groove.tokenizers.grammar.EventGrammar` reads it.
+        self.codes = EventCodes.from_vocab(self.vocab, self._key_families)
 
     # ------------------------------------------------------------ subclass hooks
 
@@ -70,14 +72,14 @@ class GridTokenizer(Tokenizer):
         if len(notes) == 0:
             return np.zeros(0, np.int32)
         on, off = quantize(self._steps(score, notes["start"]), self._steps(score, notes["end"]))
-        if int(off.max()) > _MAX_SHIFT_TOKENS * self._codes.max_shift:
+        if int(off.max()) > _MAX_SHIFT_TOKENS * self.codes.max_shift:
             raise MidiError(score.source, "the score is too long to tokenize (a corrupt time?)")
         drum = np.array([t.is_drum for t in score.tracks], bool)[notes["track"]]
         key = notes["pitch"].astype(np.int64) + self._key_families.get("DRUM", 0) * drum
         velocity = (
             velocity_to_bin(notes["velocity"], self.velocity_bins) if self.velocity_bins else None
         )
-        return encode_events(on, off, key, velocity, self._codes)
+        return encode_events(on, off, key, velocity, self.codes)
 
     # ------------------------------------------------------------------ decoding
 
@@ -86,10 +88,10 @@ class GridTokenizer(Tokenizer):
         ids = self.check_ids(ids)
         if self.velocity_bins:
             default = int(velocity_to_bin(DEFAULT_VELOCITY, self.velocity_bins))
-            on, off, key, bins, report = decode_events(ids, self._codes, default)
+            on, off, key, bins, report = decode_events(ids, self.codes, default)
             velocity = bin_to_velocity(bins, self.velocity_bins)
         else:
-            on, off, key, _, report = decode_events(ids, self._codes)
+            on, off, key, _, report = decode_events(ids, self.codes)
             velocity = np.full(len(on), DEFAULT_VELOCITY)
         return on, off, key, velocity, report
 
@@ -121,7 +123,7 @@ class GridTokenizer(Tokenizer):
         """Shift every pitched note by `semitones`; drums stay. Notes pushed outside
         0-127 are dropped (their ON and OFF alike)."""
         ids = self.check_ids(ids)
-        codes = self._codes
+        codes = self.codes
         kind, key = codes.kind[ids], codes.key[ids].astype(np.int64)
         pitched = ((kind == ON) | (kind == OFF)) & (key < 128)
         moved = key + int(semitones)
@@ -139,6 +141,6 @@ class GridTokenizer(Tokenizer):
         if not factor > 0:
             raise ValueError(f"time_stretch factor must be positive, got {factor}")
         ids = self.check_ids(ids)
-        on, off, key, bins, _ = decode_events(ids, self._codes)
+        on, off, key, bins, _ = decode_events(ids, self.codes)
         on, off = quantize(on * float(factor), off * float(factor))
-        return encode_events(on, off, key, bins if self.velocity_bins else None, self._codes)
+        return encode_events(on, off, key, bins if self.velocity_bins else None, self.codes)

@@ -14,14 +14,13 @@ from groove.data.lm import (
     augment,
     build_lm_corpus,
     list_sources,
-    lm_dataset,
-    lm_windows,
     load_split,
     load_tokenizer,
     split_files,
 )
 from groove.errors import ConfigError, GrooveWarning
 from groove.midi import Track
+from groove.models.music_transformer.preprocessor import lm_dataset, lm_windows
 from groove.tokenizers import BeatTokenizer, PerformanceTokenizer, Tokenizer
 from tests.conftest import SHARED_MIDI, manifest, score_of
 

@@ -14,12 +14,12 @@ from groove.data.pipeline import (
     corpus_triplets,
     load_tokenizer,
     read_triplets,
-    transfer_dataset,
     write_triplets,
 )
 from groove.data.segments import content_roll, cut, role_score, segments
 from groove.errors import ConfigError
 from groove.midi.roles import TRANSFER_ROLES
+from groove.models.transfer.preprocessor import transfer_dataset
 
 STEP = 40  # one step of the beat tokenizer's 1/12-beat grid, in 480-tick beats
 

@@ -12,8 +12,8 @@ import pytest
 
 from groove.data.lm import build_lm_corpus, load_tokenizer
 from groove.errors import ConfigError
-from groove.generation import load_lm
 from groove.models import MusicTransformer, build_music_transformer
+from groove.models.saving import load
 from groove.tokenizers import PerformanceTokenizer, Tokenizer
 from groove.training import train_lm
 
@@ -175,7 +175,7 @@ def test_a_saved_model_loads_with_identical_logits_and_its_tokenizer(overrides, 
     x = np.random.default_rng(0).integers(0, len(tokenizer), (BATCH, LENGTH)).astype("int32")
     style = styles() if model.config.style_dim else None
     np.testing.assert_array_equal(logits(loaded, x, style), logits(model, x, style))
-    again, tok = load_lm(path)  # what `groove generate --model` does
+    again, tok = load(path, "music_transformer")  # what `groove generate --model` does
     assert isinstance(again, MusicTransformer) and tok == tokenizer
 
 
@@ -263,7 +263,7 @@ def test_the_run_folder_holds_a_model_generate_can_load(trained):
     x = tokens()
     last = keras.saving.load_model(run / "last.keras")
     np.testing.assert_array_equal(logits(last, x), logits(model, x))
-    best, tokenizer = load_lm(run / "model.keras")
+    best, tokenizer = load(run / "model.keras", "music_transformer")
     assert isinstance(best, MusicTransformer)
     assert isinstance(tokenizer, PerformanceTokenizer)
     assert tokenizer == load_tokenizer(root / "corpus") == PerformanceTokenizer()

@@ -107,7 +107,8 @@ def test_style_encoder_stands_alone():
 
 def test_training_on_real_triplets_lowers_the_loss(tmp_path):
     from groove.data.corpus import build_corpus
-    from groove.data.pipeline import load_tokenizer, transfer_dataset, write_triplets
+    from groove.data.pipeline import load_tokenizer, write_triplets
+    from groove.models.transfer.preprocessor import transfer_dataset
 
     build_corpus(tmp_path / "c", 8, 6, styles_per_chart=4, progress=False)
     write_triplets(tmp_path / "c", tmp_path / "t", splits=["train"], bars=2, progress=False)
@@ -122,3 +123,19 @@ def test_training_on_real_triplets_lowers_the_loss(tmp_path):
     history = model.fit(ds.cache(), epochs=8, verbose=0, shuffle=False).history["loss"]
     assert np.isfinite(history).all()
     assert history[-1] < 0.8 * history[0]
+
+
+def test_settings_are_checked_and_unknown_keys_named():
+    from groove.errors import ConfigError
+    from groove.models.transfer import PRESETS, TransferDataConfig
+
+    with pytest.raises(ConfigError, match=r"unknown style-transfer model setting.*decoder_unitz"):
+        build_model(VOCAB, "tiny", decoder_unitz=48)
+    with pytest.raises(ConfigError, match=r"unknown style-transfer data setting.*frames"):
+        StyleTransferModel(TransferConfig(VOCAB, **PRESETS["tiny"]), data={"frames": 4})
+    with pytest.raises(ConfigError, match="dropout"):
+        TransferConfig(VOCAB, dropout=1.5)
+    with pytest.raises(ConfigError, match="positive"):
+        TransferDataConfig(bars=0)
+    # A model saved with fewer data settings reads the rest as their defaults.
+    assert TransferDataConfig.from_dict({"bars": 4}) == TransferDataConfig(bars=4)

@@ -14,76 +14,13 @@ state forward instead of re-running the prefix.
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 import keras
 from keras import layers, ops
 
 from groove.errors import ConfigError
-
-PACKAGE = "groove"
-
-
-@dataclasses.dataclass(frozen=True)
-class TransferConfig:
-    """Sizes of a `StyleTransferModel`.
-
-    Attributes:
-        vocab_size: Token vocabulary (the tokenizer's).
-        roles: Number of instrument roles (`groove.data.segments.TRANSFER_ROLES`).
-        styles: 0 for the one-shot model (a style encoder reads an example); N > 0
-            for the known-style model with N learned style vectors.
-        conv_filters: Filters of the content CNN's conv + max-pool blocks; each pools
-            pitch by 4 and keeps time, so there is one state per frame.
-        content_units: GRU units per direction of the content encoder.
-        embed_dim: Token embedding size (style encoder and decoder).
-        style_filters: Filters of the style encoder's conv + pool blocks (each pools
-            time by 2).
-        style_units: Units of the style encoder's GRU.
-        style_dim: Size of the style vector.
-        role_dim: Size of the role embedding.
-        decoder_units: Units of the decoder GRU.
-        attention_units: Size of the additive attention's hidden layer.
-        dropout: Dropout on embeddings, encoder outputs and decoder outputs.
-    """
-
-    vocab_size: int
-    roles: int = 5
-    styles: int = 0
-    conv_filters: tuple[int, ...] = (16, 32)
-    content_units: int = 128
-    embed_dim: int = 64
-    style_filters: tuple[int, ...] = (128, 128)
-    style_units: int = 256
-    style_dim: int = 128
-    role_dim: int = 16
-    decoder_units: int = 256
-    attention_units: int = 128
-    dropout: float = 0.1
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()
-        }
-
-    @classmethod
-    def from_dict(cls, config: dict[str, Any]) -> TransferConfig:
-        fields = {f.name for f in dataclasses.fields(cls)}
-        return cls(
-            **{k: tuple(v) if isinstance(v, list) else v for k, v in config.items() if k in fields}
-        )
-
-
-PRESETS = {
-    "tiny": {"conv_filters": (4, 8), "content_units": 16, "embed_dim": 16, "style_filters": (16,),
-             "style_units": 16, "style_dim": 16, "role_dim": 4, "decoder_units": 32,
-             "attention_units": 16, "dropout": 0.0},
-    "small": {},
-    "base": {"conv_filters": (32, 64), "content_units": 256, "embed_dim": 128,
-             "style_filters": (256, 256), "style_units": 512, "style_dim": 256,
-             "decoder_units": 512, "attention_units": 256},
-}  # fmt: skip
+from groove.models.transfer.config import PACKAGE, PRESETS, TransferConfig, TransferDataConfig
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
@@ -236,7 +173,7 @@ class AttentionDecoder(layers.Layer):
 class StyleTransferModel(keras.Model):
     """Content roll + style example (or style id) + role -> target-token logits.
 
-    Inputs (a dict, as `groove.data.pipeline.transfer_dataset` yields them):
+    Inputs (a dict, as `TransferPreprocessor` makes them for training and inference):
         content: float32 `(B, frames, 128)` piano roll; content_mask: `(B, frames)`,
         1 on real frames; style: int32 `(B, S)` style-example ids (one-shot) or
         style_id: int32 `(B,)` (known-style); role: int32 `(B,)`; tokens: int32
@@ -247,7 +184,8 @@ class StyleTransferModel(keras.Model):
     Args:
         config: A `TransferConfig` or its dict.
         tokenizer: The tokenizer's `{"kind", "config"}`, saved with the model.
-        data: Data settings saved with the model (bars, frames_per_beat, velocity).
+        data: Data settings saved with the model (a `TransferDataConfig` or its
+            dict); `data_config` keeps the dict as saved, `data_settings` reads it.
     """
 
     def __init__(self, config, tokenizer=None, data=None, **kwargs):
@@ -256,7 +194,10 @@ class StyleTransferModel(keras.Model):
             config if isinstance(config, TransferConfig) else TransferConfig.from_dict(config)
         )
         self.tokenizer_config = tokenizer or {}
+        if isinstance(data, TransferDataConfig):
+            data = data.to_dict()
         self.data_config = data or {}
+        self.data_settings = TransferDataConfig.from_dict(self.data_config)
         c = self.config
         self.content_encoder = ContentEncoder(c.conv_filters, c.content_units, c.dropout)
         if c.styles:
@@ -324,5 +265,5 @@ def build_model(
     """A new `StyleTransferModel` from a preset ("tiny", "small", "base") and overrides."""
     if preset not in PRESETS:
         raise ConfigError(f"unknown preset {preset!r}; choose from {', '.join(PRESETS)}")
-    config = TransferConfig(vocab_size=vocab_size, **{**PRESETS[preset], **overrides})
+    config = TransferConfig.from_dict({"vocab_size": vocab_size, **PRESETS[preset], **overrides})
     return StyleTransferModel(config, tokenizer=tokenizer, data=data)

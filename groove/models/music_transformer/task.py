@@ -1,60 +1,33 @@
-"""`groove.generate`: compose, or continue a primer, with a Music Transformer.
+"""The Music Transformer's task: `groove.generate` composes, or continues a primer.
 
-Every sample of a batch is decoded in parallel, one token per step over a key/value
-cache; when the cache is full the window slides (the last half of the context is
-run again and generation goes on). `EventGrammar` masks, at every step, the tokens
-that would make an invalid event stream, so the output always decodes: notes are
-released before the end, no NOTE_OFF comes without its NOTE_ON, and a length cap
-ends every sample whatever the model says.
+Every sample of a batch is decoded in parallel (`groove.models.sampling.decode`),
+one token per step over a key/value cache (`CachedDecoder`); when the cache is full
+the window slides (the last half of the context is run again and generation goes
+on). `EventGrammar` masks, at every step, the tokens that would make an invalid
+event stream, so the output always decodes: notes are released before the end, no
+NOTE_OFF comes without its NOTE_ON, and a length cap ends every sample whatever the
+model says.
 """
 
 from __future__ import annotations
 
 import math
-import os
 import warnings
-from importlib import resources
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from groove.errors import ConfigError, MidiError
-from groove.models.sampling import EventGrammar, Sampler, make_sampler, masked
+from groove.errors import ConfigError
+from groove.models import saving
+from groove.models.music_transformer.preprocessor import MusicTransformerPreprocessor
+from groove.models.sampling import Sampler, compiled, decode, make_sampler
 from groove.tokenizers import Tokenizer
+from groove.tokenizers.grammar import NO_END, EventGrammar, event_codes
 
-SHIPPED = "music_transformer.keras"
 # Token cap per second of music when only `seconds` is given: the shipped corpus
 # plays about 20 tokens a second, dense piano music about 60.
 TOKENS_PER_SECOND_CAP = 80
 DEFAULT_MAX_TOKENS = 1024
-
-
-def shipped_model_path() -> Path:
-    """Where the Music Transformer shipped inside the package lives."""
-    return Path(str(resources.files("groove") / "models" / "weights" / SHIPPED))
-
-
-def load_lm(path: str | os.PathLike | None = None) -> tuple[Any, Tokenizer]:
-    """A `MusicTransformer` and its tokenizer from a `.keras` file (default: shipped)."""
-    import keras
-
-    from groove.models import music_transformer as _  # noqa: F401  (registers the layers)
-
-    path = Path(path) if path is not None else shipped_model_path()
-    if not path.is_file():
-        hint = ""
-        if path == shipped_model_path():
-            hint = "; the shipped model is missing from this install (reinstall groove)"
-        raise ConfigError(f"{path}: no such model file{hint}")
-    try:
-        model = keras.saving.load_model(path, compile=False)
-        tokenizer = Tokenizer.from_spec(model.tokenizer_config)
-    except (ValueError, OSError, KeyError, AttributeError, TypeError) as e:
-        raise ConfigError(f"{path}: not a groove Music Transformer ({e})") from None
-    if not hasattr(model, "call_with_cache"):
-        raise ConfigError(f"{path}: not a groove Music Transformer")
-    return model, tokenizer
 
 
 def generate(
@@ -71,7 +44,7 @@ def generate(
     sampler: Sampler | None = None,
     style: Any = None,
     program: int = 0,
-) -> Any:
+) -> list[Any]:
     """Compose music, or continue `primer`, with a Music Transformer.
 
     Args:
@@ -97,10 +70,10 @@ def generate(
         program: General MIDI program of the output track (0: piano).
 
     Returns:
-        A `pretty_midi.PrettyMIDI`, or a list of `num_samples` of them when
-        `num_samples > 1`.
+        A list of `num_samples` `pretty_midi.PrettyMIDI` (one per sample, also for
+        one sample: `[pm] = groove.generate(...)`).
     """
-    model, tokenizer = _resolve(model)
+    model, tokenizer = saving.resolve(model, "music_transformer")
     if num_samples < 1:
         raise ConfigError(f"num_samples must be at least 1, got {num_samples}")
     if seconds is not None and not seconds > 0:
@@ -111,31 +84,17 @@ def generate(
         )
     if max_tokens < 1:
         raise ConfigError(f"max_tokens must be at least 1, got {max_tokens}")
-    if not hasattr(tokenizer, "_codes"):
-        raise ConfigError(f"the model's tokenizer ({tokenizer.kind}) is not an event tokenizer")
+    event_codes(tokenizer)  # (a ConfigError before any work for another tokenizer)
     if seconds is not None and not hasattr(tokenizer, "time_step"):
         raise ConfigError(f"seconds needs a tokenizer timed in seconds, not {tokenizer.kind}")
-    primer_ids = np.zeros(0, np.int32)
-    if primer is not None:
-        primer_ids = tokenizer.encode(tokenizer.prepare(primer))
-        if not len(primer_ids):
-            name = primer if isinstance(primer, (str, os.PathLike)) else "the primer"
-            raise MidiError(str(name), "it has no notes to continue")
+    pre = MusicTransformerPreprocessor(tokenizer)
+    primer_ids = pre.generate_preprocess(primer)
     sampler = sampler or make_sampler(temperature, top_k, top_p)
     new = generate_ids(
         model, tokenizer, primer_ids, max_tokens, sampler, seed=seed,
         num_samples=num_samples, seconds=seconds, style=style,
     )  # fmt: skip
-    midis = [tokenizer.decode(np.concatenate([primer_ids, ids]), program=program) for ids in new]
-    return midis if num_samples > 1 else midis[0]
-
-
-def _resolve(model: Any) -> tuple[Any, Tokenizer]:
-    if isinstance(model, tuple):
-        return model
-    if model is None or isinstance(model, (str, os.PathLike)):
-        return load_lm(model)
-    return model, Tokenizer.from_spec(model.tokenizer_config)
+    return pre.generate_postprocess(primer_ids, new, program=program)
 
 
 def generate_ids(
@@ -159,40 +118,19 @@ def generate_ids(
         sampler: Picks each token.
         seed, num_samples, seconds, style: As in `generate`.
     """
-    rng = np.random.default_rng(seed)
     batch = int(num_samples)
-    prompt = np.concatenate([[tokenizer.bos_id], primer_ids]).astype(np.int32)
-    codes = tokenizer._codes
-    keys = np.ones((batch, len(codes.on_ids)), bool)
-    never = np.iinfo(np.int64).max // 2
-    grammar = EventGrammar(codes, keys, np.full(batch, never), max_tokens=never)
-    for token in primer_ids:  # the primer's sounding notes and time, with no cap yet
-        grammar.update(np.full(batch, token))
-    grammar.length[:] = 0
-    grammar.max_tokens = int(max_tokens)
-    if seconds is not None:  # (rounded first: 0.56 / 0.01 is 56.00000000000001)
-        grammar.end = grammar.time + math.ceil(round(seconds / tokenizer.time_step, 6))
-    style = _style_batch(model, style, batch)
-    decoder = CachedDecoder(model, batch, style)
-    logits = decoder.start(np.tile(prompt, (batch, 1)))
-    out = []
-    while True:
-        logits = np.asarray(logits, np.float64)
-        allowed = grammar.allowed()
-        if seconds is not None:  # asked for `seconds` of music: the model may not end early
-            allowed[~grammar.done & (grammar.time < grammar.end), tokenizer.eos_id] = False
-        token = sampler(masked(logits, allowed), rng).astype(np.int32)
-        token = np.where(grammar.done, tokenizer.eos_id, token).astype(np.int32)
-        grammar.update(token)
-        out.append(token)
-        if grammar.done.all():
-            break
-        logits = decoder.step(token)
-    result = []
-    for row in np.stack(out, axis=1):
-        stop = np.flatnonzero(row == tokenizer.eos_id)
-        result.append(row[: stop[0]] if len(stop) else row)
-    return result
+    keys = np.ones((batch, len(event_codes(tokenizer).on_ids)), bool)
+    grammar = EventGrammar.for_tokenizer(
+        tokenizer, keys, np.full(batch, NO_END), int(max_tokens), end_early=seconds is None
+    )
+    # The primer's sounding notes and time, with no cap yet; then `seconds` of music
+    # (rounded first: 0.56 / 0.01 is 56.00000000000001).
+    steps = None if seconds is None else math.ceil(round(seconds / tokenizer.time_step, 6))
+    grammar.prime(primer_ids, steps)
+    decoder = CachedDecoder(model, batch, _style_batch(model, style, batch))
+    first = decoder.start(MusicTransformerPreprocessor(tokenizer).prompt(primer_ids, batch))
+    rng = np.random.default_rng(seed)
+    return decode(decoder.step, first, grammar, sampler, rng, tokenizer.eos_id)
 
 
 class CachedDecoder:
@@ -215,7 +153,12 @@ class CachedDecoder:
     def __init__(self, model: Any, batch: int, style: Any = None):
         self.model, self.batch, self.style = model, int(batch), style
         self.context = int(model.config.context)
-        self.prefill, self.step_fn = _compiled(model)
+        # The step has fixed shapes, so XLA compiles it once; it updates the cache in
+        # place, which halves a step's time on CPU under TensorFlow (5 against 9 ms
+        # for the small preset at batch 1). Under JAX the weights are baked in as
+        # constants, which is right for inference.
+        self.prefill = compiled(model, "prefill", model.prefill)
+        self.step_fn = compiled(model, "call_with_cache", model.call_with_cache, xla=True)
         self.history = np.zeros((self.batch, 0), np.int32)
         self.cache, self.position = None, 0
 
@@ -278,32 +221,3 @@ def _style_batch(model, style, batch):
             f"style must be {style_dim} values (or one row of them per sample), got {style.shape}"
         )
     return np.ascontiguousarray(np.broadcast_to(style.reshape(-1, style_dim), (batch, style_dim)))
-
-
-def _compiled(model):
-    """`(prefill, step)`, compiled once per model: eager ops cost about a millisecond
-    each. The step has fixed shapes, so XLA compiles it once; it updates the cache in
-    place, which halves a step's time on CPU under TensorFlow (5 against 9 ms for the
-    small preset at batch 1). Under JAX the weights are baked in as constants, which
-    is right for inference; other back ends call the methods as they are."""
-    import keras
-
-    cached = getattr(model, "_groove_generate", None)
-    if cached is not None:
-        return cached
-    backend = keras.backend.backend()
-    if backend == "tensorflow":
-        import tensorflow as tf
-
-        cached = (
-            tf.function(model.prefill, reduce_retracing=True),
-            tf.function(model.call_with_cache, jit_compile=True),
-        )
-    elif backend == "jax":
-        import jax
-
-        cached = (jax.jit(model.prefill), jax.jit(model.call_with_cache))
-    else:
-        cached = (model.prefill, model.call_with_cache)
-    model._groove_generate = cached
-    return cached
