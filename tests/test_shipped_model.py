@@ -34,6 +34,11 @@ def test_the_shipped_model_is_small_and_documented():
         assert must in notes
     recipe = (WEIGHTS / "transfer.toml").read_text()
     assert "groove train transfer" in recipe and "seed = 0" in recipe
+    from groove.models.transfer.config import PRESETS
+    from groove.training import load_config
+
+    settings = load_config(str(WEIGHTS / "transfer.toml"), PRESETS)
+    assert settings["model"] == {"preset": "small"} and settings["train"]["batch_size"] == 32
 
 
 def test_readme_main_command_writes_midi_and_an_audible_wav(tmp_path, capsys):

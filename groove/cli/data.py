@@ -57,6 +57,12 @@ def register(subparsers) -> None:
         "--splits", default="train,val,test,itest", help="splits to write (default: %(default)s)"
     )
     t.add_argument("--seed", type=int, default=0, help="seed for the style examples")
+    t.add_argument(
+        "--max-tokens",
+        type=int,
+        help="skip triplets whose style example or target is longer (default: "
+        "groove.data.triplets.MAX_TOKENS); also the model's default cap per segment",
+    )
     add_quiet_option(t)
     t.set_defaults(run=run_triplets)
 
@@ -111,6 +117,9 @@ def run_synth(args: argparse.Namespace) -> int:
 def run_triplets(args: argparse.Namespace) -> int:
     from groove.data.pipeline import write_triplets
 
+    if args.max_tokens is not None and args.max_tokens < 1:
+        raise GrooveError(f"--max-tokens must be at least 1, got {args.max_tokens}")
+    limit = {} if args.max_tokens is None else {"max_tokens": args.max_tokens}
     manifest = write_triplets(
         args.corpus,
         args.out,
@@ -119,6 +128,7 @@ def run_triplets(args: argparse.Namespace) -> int:
         roles=csv_list(args.roles),
         seed=args.seed,
         progress=not args.quiet,
+        **limit,
     )
     print(
         f"triplets in {args.out}: "
