@@ -2,7 +2,8 @@
 
 One module per command, each with `register(subparsers)` (its parser) and its
 handler beside it: demo, tokenize (and detokenize), render, transfer, generate,
-eval, data, train. Options several commands share are in `_options`.
+eval, data, train. Options several commands share are in `_options`; `_quiet`
+keeps TensorFlow's logs off unless `groove --verbose`.
 
 Heavy imports (symusic, miditok, music21, TensorFlow) happen inside the handlers
 that need them, so `groove --help` answers at once.
@@ -11,6 +12,7 @@ that need them, so `groove --help` answers at once.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import warnings
 from collections.abc import Sequence
@@ -18,6 +20,7 @@ from collections.abc import Sequence
 from groove import __version__
 from groove.cli import data, demo, generate, render, tokenize, train, transfer
 from groove.cli import eval as evaluate
+from groove.cli._quiet import quiet_logs
 from groove.errors import GrooveError, GrooveWarning
 
 # In the order `groove --help` lists them.
@@ -33,7 +36,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     warnings.showwarning = _show_warning
     try:
-        return args.run(args) or 0
+        with contextlib.nullcontext() if args.verbose else quiet_logs():
+            return args.run(args) or 0
     except GrooveError as e:
         print(f"groove: error: {e}", file=sys.stderr)
         return 2
@@ -60,6 +64,11 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Run 'groove COMMAND --help' for a command's options.",
     )
     parser.add_argument("--version", action="version", version=f"groove {__version__}")
+    parser.add_argument(
+        "--verbose",
+        action="store_true",
+        help="show the logs of TensorFlow and the libraries under it (hidden by default)",
+    )
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
     for command in COMMANDS:
         command.register(sub)
