@@ -6,12 +6,19 @@
   is ignored; both are listed in `score.repairs`.
 - The descriptive metrics are numbers (not NaN) for every file with pitched notes.
 - The miditok adapter decodes token sequences to the notes they spell.
+- CI (CI=true) cannot pass by skipping the tests of the shared MIDI files.
 """
 
 from __future__ import annotations
 
 import math
+import os
+import re
+import shutil
+import subprocess
+import sys
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -270,3 +277,52 @@ def test_miditok_round_trip_keeps_exact_notes_programs_and_the_drum_kit():
         for (on, off, pitch, velocity), n in zip(got, sorted(want), strict=True):
             assert (on, off, pitch) == (n[0] / 480, n[1] / 480, n[2]), track
             assert abs(velocity - n[3]) <= 2, track  # 32 velocity bins of 4
+
+
+# --------------------------------------------- CI cannot pass by skipping shared files
+
+PROBE = """
+import pytest
+from tests.conftest import SHARED_MIDI, shared_params
+
+@pytest.mark.parametrize("path", shared_params())
+def test_every_shared_file(path):
+    assert path.is_file()
+
+def test_one_shared_file():
+    path = SHARED_MIDI / "one.mid"
+    if not path.exists():
+        pytest.skip(f"{path} is absent")
+"""
+
+
+@pytest.mark.parametrize("shared", ["absent", "incomplete"])
+@pytest.mark.parametrize("ci", [True, False], ids=["CI=true", "no CI"])
+def test_ci_fails_where_a_developer_skips_for_want_of_shared_files(ci, shared, tmp_path):
+    """The repository's conftest in a checkout whose ../shared/midi is absent, or lacks
+    a file a test needs: skips for a developer, a failing run under CI=true."""
+    repo = tmp_path / "repo"
+    (repo / "tests").mkdir(parents=True)
+    shutil.copy(Path(__file__).with_name("conftest.py"), repo / "tests" / "conftest.py")
+    (repo / "tests" / "__init__.py").write_text("")
+    (repo / "tests" / "test_probe.py").write_text(PROBE)
+    if shared == "incomplete":  # the manifest's file is there, one.mid is not
+        (tmp_path / "shared" / "midi").mkdir(parents=True)
+        (tmp_path / "shared" / "midi" / "MANIFEST.tsv").write_text("file\tcategory\na.mid\tgood\n")
+        (tmp_path / "shared" / "midi" / "a.mid").write_bytes(b"MThd")
+    env = {k: v for k, v in os.environ.items() if k != "CI"}
+    env.update({"CI": "true"} if ci else {})
+    argv = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rfs"]
+    proc = subprocess.run(argv, cwd=repo, env=env, capture_output=True, text=True, timeout=300)
+    output = proc.stdout + proc.stderr
+    if not ci:
+        assert proc.returncode == 0, output
+        assert re.search(r"\d+ skipped", output) and "failed" not in output
+    elif shared == "absent":
+        assert proc.returncode == pytest.ExitCode.TESTS_FAILED, output
+        assert f"CI=true but {tmp_path / 'shared' / 'midi'}" in output
+        assert not re.search(r"\d+ (skipped|passed)", output)  # no test ran
+    else:
+        assert proc.returncode == pytest.ExitCode.TESTS_FAILED, output
+        assert "1 failed, 1 passed" in output and not re.search(r"\d+ skipped", output)
+        assert "one.mid is absent" in output
