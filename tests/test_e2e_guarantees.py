@@ -163,12 +163,6 @@ def test_a_header_declaring_more_tracks_than_the_file_holds_is_ignored():
     assert any("declares 3 tracks" in w for w in warned)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="groove/midi/smf.py _inspect_chunks notes the miscount in score.repairs but "
-    "passes the header on unchanged, and symusic reads only the declared number of "
-    "tracks: the second track's 10 notes are lost",
-)
 def test_a_header_declaring_fewer_tracks_than_the_file_holds_is_ignored():
     score, _ = load_quietly(smf(two_tracks(), declared=1))
     assert score.repairs == ["the header declares 1 tracks but the file holds 2"]
@@ -211,12 +205,6 @@ def test_descriptive_metrics_of_a_chord():
     assert values["pitch_class_entropy"] == pytest.approx(math.log2(3))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="groove/eval/descriptive.py _pianoroll_counts rounds offsets to the 1/12-beat "
-    "grid without keeping a note at least one step long (chromagram does), so notes "
-    "shorter than 1/24 beat sound nowhere: polyphony and polyphony_rate are NaN",
-)
 def test_descriptive_metrics_of_very_short_pitched_notes_are_numbers():
     # Two staccato notes a few ticks long (a few milliseconds), as in many MIDI files.
     tiny = score_of([(0, 3, 60, 100, 0), (1, 4, 64, 100, 0)])

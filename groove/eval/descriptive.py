@@ -66,7 +66,8 @@ def _pianoroll_counts(midi: Any, resolution: int) -> np.ndarray:
     if len(notes) == 0:
         return np.zeros(0, dtype=np.int64)
     start = np.round(notes.start * resolution).astype(np.int64)
-    end = np.round(notes.end * resolution).astype(np.int64)
+    # At least one step each, as `chromagram` keeps them: a very short note sounds.
+    end = np.maximum(np.round(notes.end * resolution).astype(np.int64), start + 1)
     steps = int(end.max())
     if steps > MAX_FRAMES:
         raise ConfigError(f"the piece is {steps / resolution:.0f} beats long, too long to measure")

@@ -154,6 +154,8 @@ def _inspect_chunks(data: bytes, source: str, max_bytes: int) -> tuple[bytes, li
         raise MidiError(source, "the file holds no track chunk ('MTrk')")
     if found != n_declared:
         repairs.append(f"the header declares {n_declared} tracks but the file holds {found}")
+        # symusic reads as many tracks as the header declares: declare what is there.
+        data = data[:10] + struct.pack(">H", found) + data[12:]
     return data, repairs
 
 
