@@ -11,7 +11,7 @@ import sys
 import pytest
 
 from groove import example_path
-from groove.cli._quiet import _native_logs_dropped, _QuietImport, quiet_logs
+from groove.cli.quiet import _native_logs_dropped, _QuietImport, quiet_logs
 
 SONG, STYLE = example_path("song.mid"), example_path("style.mid")
 ABSL_LINE = re.compile(r"^[IWEF]\d{4} \S+ +\d+ \S+:\d+\] ", re.MULTILINE)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 
-from groove.cli._options import TOKENIZER_HELP, add_quiet_option, csv_list
+from groove.cli.options import TOKENIZER_HELP, add_quiet_option, csv_list
 from groove.errors import GrooveError
 
 

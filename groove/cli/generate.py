@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from groove.cli._options import add_sampling_options, check_audio_output, midi_output
+from groove.cli.options import add_sampling_options, check_audio_output, midi_output
 from groove.errors import GrooveError
 
 

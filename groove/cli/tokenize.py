@@ -11,7 +11,7 @@ import os
 import sys
 from pathlib import Path
 
-from groove.cli._options import TOKENIZER_HELP, add_quiet_option
+from groove.cli.options import TOKENIZER_HELP, add_quiet_option
 from groove.errors import GrooveError
 
 

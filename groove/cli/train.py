@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from groove.cli._options import add_quiet_option
+from groove.cli.options import add_quiet_option
 
 
 def register(subparsers) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from groove.cli._options import add_sampling_options, check_audio_output, csv_list, midi_output
+from groove.cli.options import add_sampling_options, check_audio_output, csv_list, midi_output
 
 
 def register(subparsers) -> None:
