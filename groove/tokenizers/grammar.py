@@ -8,7 +8,6 @@ At each step it masks the ids that would make an invalid event stream for
 - a NOTE_OFF for a silent key, or at its note's very onset (a zero-length note);
 - time past the sequence's end, and notes or velocities with no time left;
 - keys of the wrong family (drums for a bass part), or beyond `max_polyphony`;
-- near `max_tokens`, anything but releasing the notes that sound;
 - EOS while notes still sound, and with `end_early=False` EOS before the end.
 """
 
@@ -98,15 +97,11 @@ class EventGrammar:
         kind = self.kind[None, :]
         room = (self.end - self.time)[:, None]
         sounding = self.active.sum(axis=1, keepdims=True)
-        # Tokens left before the cap, this one included: a row keeps enough to release
-        # every sounding note (its NOTE_OFF, after a shift when it began just now), so
-        # the cap never leaves a note hanging.
-        left = (self.max_tokens - self.length)[:, None]
-        ok = self._on_ok & (room > 0) & (sounding < self.max_polyphony) & (left > sounding + 2)
+        ok = self._on_ok & (room > 0) & (sounding < self.max_polyphony)
         sounding_key = (self.active > 0) & (self.onset < self.time[:, None])
         ok |= self._off_id[None, :] & sounding_key[:, self._key]
-        ok |= (kind == SHIFT) & (self.value[None, :] <= room) & (left > sounding)
-        ok |= (kind == VELOCITY) & ~self.last_velocity[:, None] & (room > 0) & (left > sounding + 3)
+        ok |= (kind == SHIFT) & (self.value[None, :] <= room)
+        ok |= (kind == VELOCITY) & ~self.last_velocity[:, None] & (room > 0)
         eos_ok = sounding == 0
         if not self.end_early:
             eos_ok &= room <= 0
