@@ -26,6 +26,9 @@ from groove.tokenizers import Tokenizer
 
 # What pads each input of a batch (PAD is id 0 for every groove tokenizer).
 _PAD_VALUES = {"content": 0.0, "content_mask": 0.0, "style": 0, "role": 0, "tokens": 0}
+# `transfer_dataset` without a style cut: longer than any example a corpus keeps
+# (`groove.data.triplets.MAX_TOKENS`).
+_NO_STYLE_CUT = 1 << 30
 _DTYPES = {"content": np.float32, "content_mask": np.float32, "style": np.int32,
            "role": np.int32, "tokens": np.int32}  # fmt: skip
 
@@ -242,7 +245,3 @@ def transfer_dataset(
     else:
         ds = ds.padded_batch(batch_size, padding_values=padding, drop_remainder=drop_remainder)
     return ds.prefetch(tf.data.AUTOTUNE)
-
-
-# Style examples longer than any a corpus keeps (`groove.data.pipeline.MAX_TOKENS`).
-_NO_STYLE_CUT = 1 << 30
