@@ -4,6 +4,8 @@ give valid MIDI, and errors that name what is wrong."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import wave
 
 import keras
@@ -517,3 +519,28 @@ def test_with_seconds_the_piece_may_not_end_early(lm):
     (ids,) = generation.generate_ids(model, TOKENIZER, EMPTY, 100, EndAtOnce(), seconds=2.5)
     codes = TOKENIZER.codes
     assert codes.value[ids].sum() == 250  # it had to wait out all 2.5 s of shifts
+
+
+FREED = """
+import gc, weakref
+import keras
+import groove
+from groove.models import build_music_transformer
+from groove.tokenizers import PerformanceTokenizer
+tok = PerformanceTokenizer()
+keras.utils.set_random_seed(0)
+model = build_music_transformer(len(tok), "tiny", tokenizer={"kind": tok.kind,
+                                "config": tok.get_config()})
+groove.generate(model=model, max_tokens=5, seed=0)
+ref = weakref.ref(model)
+del model
+gc.collect()
+print("freed" if ref() is None else "alive")
+"""
+
+
+def test_a_model_is_freed_after_generating():
+    """The compiled steps are cached per model without keeping the model alive (in a
+    fresh interpreter: pytest's own bookkeeping may hold objects of a test)."""
+    out = subprocess.run([sys.executable, "-c", FREED], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "freed"

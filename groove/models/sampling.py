@@ -161,28 +161,35 @@ _COMPILED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def compiled(model: Any, name: str, fn: Callable, *, xla: bool = False, jax_jit: bool = True):
-    """`fn` (a method of `model`) compiled once per model and name: eager ops cost
-    about a millisecond each. Under TensorFlow a `tf.function` (XLA-compiled with
-    `xla`, for fixed shapes); under JAX `jax.jit` when `jax_jit`; other back ends
-    call `fn` as it is. The cache holds the model weakly, so it dies with the model."""
+    """`fn` (a bound method of `model` or of one of its layers) compiled once per
+    model and name: eager ops cost about a millisecond each. Under TensorFlow a
+    `tf.function` (XLA-compiled with `xla`, for fixed shapes); under JAX `jax.jit`
+    when `jax_jit`; other back ends call `fn` as it is. The cache holds the model
+    weakly and the method through a `weakref.WeakMethod`, so a model that is no
+    longer used is freed with its compiled functions."""
     import keras
 
     per_model = _COMPILED.setdefault(model, {})
     if name in per_model:
         return per_model[name]
+    method = weakref.WeakMethod(fn)
+
+    def call(*args):  # (a strong reference to the method would keep the model alive)
+        return method()(*args)
+
     backend = keras.backend.backend()
     if backend == "tensorflow":
         import tensorflow as tf
 
         if xla:
-            result = tf.function(fn, jit_compile=True)
+            result = tf.function(call, jit_compile=True)
         else:
-            result = tf.function(fn, reduce_retracing=True)
+            result = tf.function(call, reduce_retracing=True)
     elif backend == "jax" and jax_jit:
         import jax
 
-        result = jax.jit(fn)
+        result = jax.jit(call)
     else:
-        result = fn
+        result = call
     per_model[name] = result
     return result
