@@ -119,10 +119,10 @@ def generate_ids(
         seed, num_samples, seconds, style: As in `generate`.
     """
     batch = int(num_samples)
-    keys = np.ones((batch, len(event_codes(tokenizer).on_ids)), bool)
-    grammar = EventGrammar.for_tokenizer(
-        tokenizer, keys, np.full(batch, NO_END), int(max_tokens), end_early=seconds is None
-    )
+    codes = event_codes(tokenizer)
+    keys = np.ones((batch, len(codes.on_ids)), bool)
+    grammar = EventGrammar(codes, keys, np.full(batch, NO_END), int(max_tokens),
+                           end_early=seconds is None)  # fmt: skip
     # The primer's sounding notes and time, with no cap yet; then `seconds` of music
     # (rounded first: 0.56 / 0.01 is 56.00000000000001).
     steps = None if seconds is None else math.ceil(round(seconds / tokenizer.time_step, 6))

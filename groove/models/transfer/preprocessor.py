@@ -88,14 +88,15 @@ class TransferPreprocessor:
         pad = self.tokenizer.pad_id
         return {**_PAD_VALUES, "style": pad, "tokens": pad}, pad
 
-    @staticmethod
-    def pad(examples: Sequence[dict[str, Any]]) -> dict[str, np.ndarray]:
-        """Examples (dicts of arrays or tensors) as one zero-padded numpy batch."""
+    def pad(self, examples: Sequence[dict[str, Any]]) -> dict[str, np.ndarray]:
+        """Examples (dicts of arrays or tensors) as one numpy batch, padded with
+        `padding_values` as `tf.data` pads a training batch."""
+        values, _ = self.padding_values
         batch = {}
         for name in examples[0]:
             rows = [np.asarray(e[name]) for e in examples]
             shape = tuple(max(s) for s in zip(*(r.shape for r in rows), strict=True))
-            out = np.full((len(rows), *shape), _PAD_VALUES[name], _DTYPES[name])
+            out = np.full((len(rows), *shape), values[name], _DTYPES[name])
             for i, r in enumerate(rows):
                 out[(i, *(slice(0, n) for n in r.shape))] = r
             batch[name] = out
