@@ -46,6 +46,7 @@ def _example(t: Triplet) -> bytes:
         "style": ints(t.style),
         "target": ints(t.target),
         "role": ints([TRANSFER_ROLES.index(t.role)]),
+        "bar_beats": tf.train.Feature(float_list=tf.train.FloatList(value=[t.bar_beats])),
         **{key: ints([value]) for key, value in t.info.items()},
     }
     return tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString()
@@ -153,6 +154,8 @@ def _parse(serialized):
         "style": tf.io.VarLenFeature(tf.int64),
         "target": tf.io.VarLenFeature(tf.int64),
         "role": tf.io.FixedLenFeature([], tf.int64),
+        # Triplets written before the field was added are all 4/4 or were cut as such.
+        "bar_beats": tf.io.FixedLenFeature([], tf.float32, default_value=4.0),
         **{key: tf.io.FixedLenFeature([], tf.int64) for key in _INFO},
     }
     f = tf.io.parse_single_example(serialized, spec)
@@ -162,6 +165,7 @@ def _parse(serialized):
         "style": tf.cast(tf.sparse.to_dense(f["style"]), tf.int32),
         "target": tf.cast(tf.sparse.to_dense(f["target"]), tf.int32),
         "role": tf.cast(f["role"], tf.int32),
+        "bar_beats": f["bar_beats"],
     }
     out.update({key: tf.cast(f[key], tf.int32) for key in _INFO})
     return out
@@ -191,6 +195,7 @@ def read_triplets(data_dir: str | os.PathLike, split: str) -> Iterator[Triplet]:
             target=f["target"],
             role=TRANSFER_ROLES[int(f["role"])],
             info={key: int(f[key]) for key in _INFO},
+            bar_beats=float(f["bar_beats"]),
         )
 
 
@@ -204,7 +209,8 @@ def triplet_records(
 ):
     """The triplets of one split as a `tf.data.Dataset` of feature dicts: "content"
     (uint8 `(frames, 128)`, as `Triplet.content`), "style" and "target" (int32 ids),
-    "role" (int32 index into `TRANSFER_ROLES`) and the `Triplet.info` keys.
+    "role" (int32 index into `TRANSFER_ROLES`), "bar_beats" (float32) and the
+    `Triplet.info` keys.
     `groove.models.transfer.TransferPreprocessor` turns them into model inputs.
 
     Args:

@@ -50,6 +50,7 @@ class Triplet:
         role: One of `TRANSFER_ROLES`.
         info: Where it came from: chart, content_style, target_style, segment,
             example_chart, example_segment (indices into the corpus manifest).
+        bar_beats: Quarter notes per bar of the segment (4 for 4/4, 6 for 12/8).
     """
 
     content: np.ndarray
@@ -57,6 +58,7 @@ class Triplet:
     target: np.ndarray
     role: str
     info: dict[str, int]
+    bar_beats: float = 4.0
 
 
 def _bar_end(chart: dict[str, Any], tpb: int) -> int:
@@ -191,6 +193,7 @@ def corpus_triplets(
                                 "example_chart": other,
                                 "example_segment": j,
                             },
+                            bar_beats=float(windows[k].beats_per_bar),
                         )
 
 

@@ -282,3 +282,58 @@ class RelativeMultiHeadAttention(CausalSelfAttention):
         config = super().get_config()
         config["max_relative_position"] = self.max_relative_position
         return config
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class CrossAttention(layers.Layer):
+    """Multi-head attention from a sequence to a fixed memory (Vaswani et al. 2017).
+
+    The memory's keys and values are projected once by `memory_kv` and reused at
+    every step of generation; `keras.layers.MultiHeadAttention` would project them
+    again for each new token.
+
+    Args:
+        num_heads: Attention heads.
+        key_dim: Size of each head's queries, keys and values.
+        width: Output width (the residual stream's).
+        dropout: Dropout on the attention weights (training only).
+    """
+
+    def __init__(self, num_heads: int, key_dim: int, width: int, dropout: float = 0.0,
+                 **kwargs: Any):  # fmt: skip
+        super().__init__(**kwargs)
+        if min(int(num_heads), int(key_dim), int(width)) < 1:
+            raise ConfigError("cross-attention sizes must be positive")
+        self.num_heads, self.key_dim, self.width = int(num_heads), int(key_dim), int(width)
+        self.dropout = float(dropout)
+        heads = (None, self.num_heads, self.key_dim)
+        self.query_dense = layers.EinsumDense("btd,dhk->bthk", output_shape=heads,
+                                              bias_axes="hk", name="query")  # fmt: skip
+        self.key_dense = layers.EinsumDense("btd,dhk->bthk", output_shape=heads,
+                                            bias_axes="hk", name="key")  # fmt: skip
+        self.value_dense = layers.EinsumDense("btd,dhk->bthk", output_shape=heads,
+                                              bias_axes="hk", name="value")  # fmt: skip
+        self.output_dense = layers.EinsumDense("bthk,hkd->btd", output_shape=(None, self.width),
+                                               bias_axes="d", name="output")  # fmt: skip
+        self.attention_dropout = layers.Dropout(self.dropout)
+
+    def memory_kv(self, memory):
+        """Keys and values of `memory` `(B, T, d)`, stacked: `(B, 2, T, heads, key_dim)`."""
+        return ops.stack([self.key_dense(memory), self.value_dense(memory)], axis=1)
+
+    def call(self, x, kv, memory_mask, training: bool = False):
+        """Attend from `x` `(B, L, width)` over `kv` (from `memory_kv`), where
+        `memory_mask` `(B, T)` is nonzero on real memory frames."""
+        scale = ops.cast(1.0 / math.sqrt(self.key_dim), self.compute_dtype)
+        query = self.query_dense(x) * scale
+        kv = ops.cast(kv, query.dtype)
+        logits = ops.einsum("bqhd,bkhd->bhqk", query, kv[:, 0])
+        mask = ops.cast(memory_mask, "bool")[:, None, None, :]
+        neg = -6.0e4 if self.compute_dtype == "float16" else -1.0e9
+        logits = ops.where(mask, logits, ops.cast(neg, logits.dtype))
+        weights = self.attention_dropout(ops.softmax(logits, axis=-1), training=training)
+        return self.output_dense(ops.einsum("bhqk,bkhd->bqhd", weights, kv[:, 1]))
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "num_heads": self.num_heads, "key_dim": self.key_dim,
+                "width": self.width, "dropout": self.dropout}  # fmt: skip

@@ -24,7 +24,7 @@ import keras
 from keras import layers, ops
 
 from groove.errors import ConfigError
-from groove.models.layers import CausalSelfAttention, RelativeMultiHeadAttention
+from groove.models.layers import CausalSelfAttention, CrossAttention, RelativeMultiHeadAttention
 from groove.models.music_transformer.config import PACKAGE, PRESETS, TransformerConfig
 
 
@@ -43,14 +43,20 @@ def sinusoidal_positions(positions, width: int, dtype: str = "float32"):
 @keras.saving.register_keras_serializable(package=PACKAGE)
 class DecoderBlock(layers.Layer):
     """Pre-norm block: ``x + Attn(LN(x))``, then ``h + FF(LN(h))``, each branch with
-    dropout; a style vector, when given, is projected and added to the input first."""
+    dropout; a style vector, when given, is projected and added to the input first.
+
+    With `cross_attention`, a pre-norm cross-attention over a memory sits between the
+    two (``h + Cross(LN(h), memory)``), as in the Transformer's decoder; the
+    style-transfer decoder attends so to the content. Calls then take `memory`:
+    `(kv, mask)`, the memory's keys and values from `cross_attention.memory_kv`."""
 
     def __init__(self, hidden_dim, num_heads, ff_dim, relative=True, max_relative_position=512,
-                 dropout=0.0, style_dim=0, **kwargs):  # fmt: skip
+                 dropout=0.0, style_dim=0, cross_attention=False, **kwargs):  # fmt: skip
         super().__init__(**kwargs)
         self.hidden_dim, self.num_heads, self.ff_dim = int(hidden_dim), int(num_heads), int(ff_dim)
         self.relative, self.max_relative_position = bool(relative), int(max_relative_position)
         self.dropout, self.style_dim = float(dropout), int(style_dim)
+        self.cross = bool(cross_attention)
         key_dim = self.hidden_dim // self.num_heads
         if self.relative:
             self.attention = RelativeMultiHeadAttention(
@@ -70,6 +76,10 @@ class DecoderBlock(layers.Layer):
             if self.style_dim
             else None
         )
+        if self.cross:
+            self.cross_norm = layers.LayerNormalization(epsilon=1e-5, name="cross_norm")
+            self.cross_attention = CrossAttention(self.num_heads, key_dim, self.hidden_dim,
+                                                  self.dropout, name="cross_attention")  # fmt: skip
 
     def build(self, input_shape):
         self.attention_norm.build(input_shape)
@@ -79,38 +89,49 @@ class DecoderBlock(layers.Layer):
         self.ff_out.build((*input_shape[:-1], self.ff_dim))
         if self.style_projection is not None:
             self.style_projection.build((input_shape[0], self.style_dim))
+        if self.cross:
+            self.cross_norm.build(input_shape)
         self.built = True
 
-    def _run(self, x, attend, style, training):
+    def _run(self, x, attend, style, training, memory=None):
         """The block around one attention call, `attend(normed) -> (y, cache)`."""
         if self.style_projection is not None:
             x = x + ops.cast(self.style_projection(style), x.dtype)[:, None, :]
         attended, cache = attend(self.attention_norm(x))
         h = x + self.residual_dropout(attended, training=training)
+        if self.cross:
+            if memory is None:
+                raise ConfigError("this block cross-attends: pass memory=(kv, mask)")
+            crossed = self.cross_attention(self.cross_norm(h), *memory, training=training)
+            h = h + self.residual_dropout(crossed, training=training)
         ff = self.ff_out(self.ff_in(self.ff_norm(h)))
         return h + self.residual_dropout(ff, training=training), cache
 
-    def call(self, x, style=None, training=False):
+    def call(self, x, style=None, training=False, memory=None):
         def attend(normed):
             return self.attention(normed, training=training), None
 
-        return self._run(x, attend, style, training)[0]
+        return self._run(x, attend, style, training, memory)[0]
 
-    def prefill(self, x, cache, style=None):
-        return self._run(x, lambda normed: self.attention.prefill(normed, cache), style, False)
+    def prefill(self, x, cache, style=None, memory=None):
+        def attend(normed):
+            return self.attention.prefill(normed, cache)
 
-    def call_with_cache(self, x, cache, index, style=None):
+        return self._run(x, attend, style, False, memory)
+
+    def call_with_cache(self, x, cache, index, style=None, memory=None):
         def attend(normed):
             return self.attention.call_with_cache(normed, cache, index)
 
-        return self._run(x, attend, style, False)
+        return self._run(x, attend, style, False, memory)
 
     def get_config(self):
         config = super().get_config()
         config.update(
             {"hidden_dim": self.hidden_dim, "num_heads": self.num_heads, "ff_dim": self.ff_dim,
              "relative": self.relative, "max_relative_position": self.max_relative_position,
-             "dropout": self.dropout, "style_dim": self.style_dim}
+             "dropout": self.dropout, "style_dim": self.style_dim,
+             "cross_attention": self.cross}
         )  # fmt: skip
         return config
 

@@ -1,4 +1,5 @@
-"""The one-shot style-transfer model: content encoder, style encoder, attention GRU decoder.
+"""The one-shot style-transfer model: content encoder, style encoder, and a decoder:
+the attention GRU of Groove2Groove, or the time-aware Transformer (`decoder.py`).
 
 After Groove2Groove (Cífka, Şimşekli, Richard, IEEE/ACM TASLP 2020, section IV): a
 CNN + bidirectional GRU reads the content piano roll, a CNN + GRU reads a tokenized
@@ -21,6 +22,10 @@ from keras import layers, ops
 
 from groove.errors import ConfigError
 from groove.models.transfer.config import PACKAGE, PRESETS, TransferConfig, TransferDataConfig
+from groove.models.transfer.decoder import TransformerDecoder
+
+# Quarter notes per bar assumed when the inputs give none (4/4).
+DEFAULT_BAR_BEATS = 4.0
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
@@ -177,7 +182,9 @@ class StyleTransferModel(keras.Model):
         content: float32 `(B, frames, 128)` piano roll; content_mask: `(B, frames)`,
         1 on real frames; style: int32 `(B, S)` style-example ids (one-shot) or
         style_id: int32 `(B,)` (known-style); role: int32 `(B,)`; tokens: int32
-        `(B, L)`, BOS then the target (teacher forcing).
+        `(B, L)`, BOS then the target (teacher forcing); bar_beats: float32 `(B,)`,
+        quarter notes per bar of the segment (optional, default 4; the Transformer
+        decoder's time inputs read it).
 
     Output: logits `(B, L, vocab_size)` for the next token at each position.
 
@@ -209,9 +216,17 @@ class StyleTransferModel(keras.Model):
             )
             self.style_table = None
         self.role_table = layers.Embedding(c.roles, c.role_dim)
-        self.decoder = AttentionDecoder(
-            c.vocab_size, c.embed_dim, c.decoder_units, c.attention_units, c.dropout
-        )
+        if c.decoder == "gru":
+            self.decoder = AttentionDecoder(
+                c.vocab_size, c.embed_dim, c.decoder_units, c.attention_units, c.dropout
+            )
+        else:
+            self.decoder = TransformerDecoder(
+                c.vocab_size, _shift_values(self.tokenizer_config, c.vocab_size),
+                _resolution(self.tokenizer_config), self.data_settings.frames_per_beat,
+                c.hidden_dim, c.num_layers, c.num_heads, c.ff_dim, c.max_relative_position,
+                c.dropout, c.style_dim + c.role_dim, c.time_inputs,
+            )  # fmt: skip
         self._build_now()
 
     @property
@@ -248,7 +263,34 @@ class StyleTransferModel(keras.Model):
 
     def call(self, inputs, training=False):
         memory, mask, cond = self.encode(inputs, training=training)
-        return self.decoder(inputs["tokens"], memory, mask, cond, training=training)
+        if self.config.decoder == "gru":
+            return self.decoder(inputs["tokens"], memory, mask, cond, training=training)
+        return self.decoder(inputs["tokens"], memory, mask, cond, _bar_beats(inputs),
+                            training=training)  # fmt: skip
+
+    # ---------------------------------------------------------------- generation
+
+    def start_decoding(self, inputs):
+        """Encode a batch for generation: `(context, state)` for `decode_step`.
+        `context` stays fixed; `state` is carried from step to step."""
+        memory, mask, cond = self.encode(inputs)
+        if self.config.decoder == "gru":
+            state, keys = self.decoder.start(memory, mask, cond)
+            return (keys, memory, mask, cond), state
+        return self.decoder.start(memory, mask, cond, _bar_beats(inputs))
+
+    def decode_step(self, token, state, context):
+        """One generation step: ids `(B,)` -> `(logits (B, vocab), state)`."""
+        if self.config.decoder == "gru":
+            return self.decoder.step(token, state, *context)
+        return self.decoder.step(token, state, context)
+
+    def grow_state(self, state, position: int):
+        """`state` made ready for the token at `position` (the Transformer's cache
+        grows; the GRU's state needs nothing)."""
+        if self.config.decoder == "gru":
+            return state
+        return self.decoder.grow(state, position)
 
     def get_config(self):
         return {"config": self.config.to_dict(), "tokenizer": self.tokenizer_config,
@@ -257,6 +299,40 @@ class StyleTransferModel(keras.Model):
     @classmethod
     def from_config(cls, config):
         return cls(**config)
+
+
+def _bar_beats(inputs):
+    bar = inputs.get("bar_beats")
+    if bar is None:
+        bar = ops.full((ops.shape(inputs["role"])[0],), DEFAULT_BAR_BEATS)
+    return bar
+
+
+def _tokenizer(spec):
+    from groove.tokenizers import Tokenizer
+
+    if not spec:
+        raise ConfigError("a Transformer decoder needs the tokenizer (pass tokenizer=...)")
+    return Tokenizer.from_spec(spec)
+
+
+def _shift_values(spec, vocab_size: int) -> list[int]:
+    """Per token id, the grid steps it moves time by (TIME_SHIFT values, else 0)."""
+    from groove.tokenizers.events import SHIFT
+    from groove.tokenizers.grammar import event_codes
+
+    codes = event_codes(_tokenizer(spec))
+    values = [int(v) if k == SHIFT else 0 for k, v in zip(codes.kind, codes.value, strict=True)]
+    if len(values) != vocab_size:
+        raise ConfigError(f"the tokenizer has {len(values)} ids, the model {vocab_size}")
+    return values
+
+
+def _resolution(spec) -> int:
+    resolution = int(getattr(_tokenizer(spec), "resolution", 0) or 0)
+    if resolution < 1:
+        raise ConfigError("a Transformer decoder needs a beat-grid tokenizer (beat or duration)")
+    return resolution
 
 
 def build_model(

@@ -11,6 +11,8 @@ from typing import Any
 from groove.errors import ConfigError
 
 PACKAGE = "groove"
+# The decoders a `StyleTransferModel` can have.
+DECODERS = ("gru", "transformer")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -34,6 +36,14 @@ class TransferConfig:
         decoder_units: Units of the decoder GRU.
         attention_units: Size of the additive attention's hidden layer.
         dropout: Dropout on embeddings, encoder outputs and decoder outputs.
+        decoder: "gru", the Groove2Groove decoder (a GRU with additive attention), or
+            "transformer": relative self-attention over the tokens, cross-attention
+            to the content, and the time inputs below.
+        time_inputs: ("transformer") Tell the decoder at every step where it is: the
+            beat phase, the position in the bar, the beats left in the segment and
+            the content of the current beat.
+        num_layers, num_heads, hidden_dim, ff_dim, max_relative_position:
+            ("transformer") Sizes of the decoder blocks, as in the Music Transformer.
     """
 
     vocab_size: int
@@ -49,6 +59,13 @@ class TransferConfig:
     decoder_units: int = 256
     attention_units: int = 128
     dropout: float = 0.1
+    decoder: str = "gru"
+    time_inputs: bool = True
+    num_layers: int = 4
+    num_heads: int = 4
+    hidden_dim: int = 192
+    ff_dim: int = 768
+    max_relative_position: int = 256
 
     def __post_init__(self):
         sizes = (self.vocab_size, self.roles, self.content_units, self.embed_dim,
@@ -58,6 +75,14 @@ class TransferConfig:
             raise ConfigError("style-transfer sizes must be positive (vocab_size >= 4)")
         if not 0.0 <= self.dropout < 1.0:
             raise ConfigError(f"dropout must be in [0, 1), got {self.dropout}")
+        if self.decoder not in DECODERS:
+            raise ConfigError(f"decoder must be one of {', '.join(DECODERS)}, got {self.decoder!r}")
+        if min(self.num_layers, self.num_heads, self.ff_dim, self.max_relative_position) < 1:
+            raise ConfigError("Transformer decoder sizes must be positive")
+        if self.hidden_dim < 1 or self.hidden_dim % self.num_heads:
+            raise ConfigError(
+                f"hidden_dim ({self.hidden_dim}) must be a multiple of num_heads ({self.num_heads})"
+            )
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -74,11 +99,13 @@ class TransferConfig:
 PRESETS = {
     "tiny": {"conv_filters": (4, 8), "content_units": 16, "embed_dim": 16, "style_filters": (16,),
              "style_units": 16, "style_dim": 16, "role_dim": 4, "decoder_units": 32,
-             "attention_units": 16, "dropout": 0.0},
+             "attention_units": 16, "dropout": 0.0, "num_layers": 2, "num_heads": 2,
+             "hidden_dim": 32, "ff_dim": 64, "max_relative_position": 64},
     "small": {},
     "base": {"conv_filters": (32, 64), "content_units": 256, "embed_dim": 128,
              "style_filters": (256, 256), "style_units": 512, "style_dim": 256,
-             "decoder_units": 512, "attention_units": 256},
+             "decoder_units": 512, "attention_units": 256, "num_layers": 6, "num_heads": 6,
+             "hidden_dim": 384, "ff_dim": 1536, "max_relative_position": 512},
 }  # fmt: skip
 
 

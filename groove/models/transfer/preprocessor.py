@@ -25,12 +25,13 @@ from groove.models.transfer.config import TransferDataConfig
 from groove.tokenizers import Tokenizer
 
 # What pads each input of a batch (PAD is id 0 for every groove tokenizer).
-_PAD_VALUES = {"content": 0.0, "content_mask": 0.0, "style": 0, "role": 0, "tokens": 0}
+_PAD_VALUES = {"content": 0.0, "content_mask": 0.0, "style": 0, "role": 0, "tokens": 0,
+               "bar_beats": 0.0}  # fmt: skip
 # `transfer_dataset` without a style cut: longer than any example a corpus keeps
 # (`groove.data.triplets.MAX_TOKENS`).
 _NO_STYLE_CUT = 1 << 30
 _DTYPES = {"content": np.float32, "content_mask": np.float32, "style": np.int32,
-           "role": np.int32, "tokens": np.int32}  # fmt: skip
+           "role": np.int32, "tokens": np.int32, "bar_beats": np.float32}  # fmt: skip
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,7 +53,8 @@ class TransferPreprocessor:
 
     # ------------------------------------------------------------- one example
 
-    def example(self, content: Any, style: Any, role: Any, target: Any = None):
+    def example(self, content: Any, style: Any, role: Any, target: Any = None,
+                bar_beats: Any = 4.0):  # fmt: skip
         """One example's model inputs, as `tf` tensors (in a `tf.data` map or eagerly).
 
         Args:
@@ -61,10 +63,11 @@ class TransferPreprocessor:
             style: The style example's ids; cut to `settings.style_tokens`.
             role: Index into `TRANSFER_ROLES`.
             target: The target ids (training); None for inference.
+            bar_beats: Quarter notes per bar of the segment (4 for 4/4, 6 for 12/8).
 
         Returns:
-            The inputs dict ("content", "content_mask", "style", "role", and with a
-            target "tokens": BOS then the target), and with a target the pair
+            The inputs dict ("content", "content_mask", "style", "role", "bar_beats",
+            and with a target "tokens": BOS then the target), and with a target the pair
             `(inputs, target + EOS)`.
         """
         import tensorflow as tf
@@ -76,6 +79,7 @@ class TransferPreprocessor:
             "content_mask": tf.ones(tf.shape(x)[:1], tf.float32),
             "style": style[: self.settings.style_tokens],
             "role": role,
+            "bar_beats": tf.cast(bar_beats, tf.float32),
         }
         if target is None:
             return inputs
@@ -136,7 +140,7 @@ class TransferPreprocessor:
         pairs = [(k, role) for k in range(len(windows)) for role in roles]
         rows = [
             self.example(rolls[k], examples[role][k % len(examples[role])],
-                         TRANSFER_ROLES.index(role))
+                         TRANSFER_ROLES.index(role), bar_beats=windows[k].beats_per_bar)
             for k, role in pairs
         ]  # fmt: skip
         return self.pad(rows), windows, pairs
@@ -230,7 +234,9 @@ def transfer_dataset(
         preprocessor = TransferPreprocessor(load_tokenizer(data_dir), settings)
     ds = triplet_records(data_dir, split, shuffle=shuffle, repeat=repeat, seed=seed)
     ds = ds.map(
-        lambda f: preprocessor.example(f["content"], f["style"], f["role"], f["target"]),
+        lambda f: preprocessor.example(
+            f["content"], f["style"], f["role"], f["target"], f["bar_beats"]
+        ),
         num_parallel_calls=tf.data.AUTOTUNE,
         deterministic=True,
     )

@@ -164,19 +164,22 @@ def generate_ids(
     stats: dict[str, Any] | None = None,
 ) -> list[np.ndarray]:
     """Decode a batch of model inputs under `grammar`; one id array per row (EOS
-    dropped). The GRU state is carried from step to step, never re-run."""
+    dropped). The decoder's state (the GRU's, or the Transformer's key/value cache)
+    is carried from step to step, never re-run."""
     from keras import ops
 
     t0 = time.perf_counter()
-    memory, mask, cond = model.encode(inputs)
-    state, att_keys = model.decoder.start(memory, mask, cond)
+    context, state = model.start_decoding(inputs)
     t1 = time.perf_counter()
     # Under JAX the step runs as it is (a jit-compiled transfer step is not tested yet).
-    step_fn = compiled(model, "transfer_step", model.decoder.step, jax_jit=False)
+    step_fn = compiled(model, "transfer_step", model.decode_step, jax_jit=False)
+    position = 0
 
     def step(token):
-        nonlocal state
-        logits, state = step_fn(ops.convert_to_tensor(token), state, att_keys, memory, mask, cond)
+        nonlocal state, position
+        state = model.grow_state(state, position)
+        logits, state = step_fn(ops.convert_to_tensor(token), state, context)
+        position += 1
         return ops.convert_to_numpy(logits)
 
     bos = np.full(len(grammar.done), tokenizer.bos_id, np.int32)
