@@ -33,7 +33,7 @@ PHASE_BINS_PER_BEAT = 12
 _EPS = 1e-6
 
 
-def _bar_lines(midi: Any, end_beats: float) -> tuple[np.ndarray, np.ndarray]:
+def bar_lines(midi: Any, end_beats: float) -> tuple[np.ndarray, np.ndarray]:
     """`(starts, lengths)` of the bars up to `end_beats`, in beats, from the time
     signatures (4/4 without any)."""
     from groove.data.segments import downbeats  # (data owns the bar grid)
@@ -52,7 +52,7 @@ def _phase_histogram(notes: Notes, unit: str, midi: Any) -> np.ndarray:
                            minlength=PHASE_BINS_PER_BEAT).astype(np.float64)  # fmt: skip
     if unit != "bar":
         raise ConfigError(f"unit must be beat or bar, got {unit!r}")
-    bars, lengths = _bar_lines(midi, float(notes.end_beat))
+    bars, lengths = bar_lines(midi, float(notes.end_beat))
     index = np.clip(np.searchsorted(bars, start + _EPS / PHASE_BINS_PER_BEAT, "right") - 1, 0,
                     len(bars) - 1)  # fmt: skip
     # Bins up to the longest bar; a 3/4 bar fills the first 36 of 48.
@@ -119,21 +119,24 @@ def chord_tone_rate(output: Any, content: Any, window: float = 0.5) -> float:
     return hits / len(out)
 
 
-def duration_limit(style: Any, percentile: float = 95.0, factor: float = 1.0) -> float:
+def duration_limit(style: Any, percentile: float = 95.0, factor: float = 1.0,
+                   role: str | None = None) -> float:  # fmt: skip
     """`factor` times the `percentile`-th percentile of the style's pitched note
-    durations, in beats (NaN without pitched notes): how long the style holds a note."""
-    notes = notes_of(style, drums=False)
+    durations, in beats (NaN without pitched notes): how long the style holds a note.
+    With `role`, only that role's notes."""
+    notes = notes_of(style, role=role, drums=False)
     durations = notes.end - notes.start
     if len(durations) == 0:
         return float("nan")
     return float(factor * np.percentile(durations, percentile))
 
 
-def held_note_rate(output: Any, limit: float) -> float:
-    """The share of the output's pitched notes longer than `limit` beats (see
-    `duration_limit`); NaN when it has no pitched note."""
-    notes = notes_of(output, drums=False)
-    if len(notes) == 0:
+def held_note_rate(output: Any, limit: float, role: str | None = None) -> float:
+    """The share of the output's pitched notes (of `role` only, when given) longer
+    than `limit` beats (see `duration_limit`); NaN when it has no such note or the
+    limit is NaN."""
+    notes = notes_of(output, role=role, drums=False)
+    if len(notes) == 0 or np.isnan(limit):
         return float("nan")
     return float(np.mean(notes.end - notes.start > limit))
 
@@ -164,7 +167,7 @@ def part_continuity(output: Any, reference: Any) -> dict[str, float]:
     """
     ref = as_score(reference)
     end = max(notes_of(ref).end_beat, 1e-9)
-    bars, _ = _bar_lines(ref, end)
+    bars, _ = bar_lines(ref, end)
     out = {}
     for role in ROLES:
         wanted = _bars_played(ref, role, bars)

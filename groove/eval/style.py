@@ -12,11 +12,24 @@ the tempo does not change it:
 - `onset_velocity`: onset position against velocity (8 bins of 16 covering 0-127);
 - `drums`: onset position against drum pitch (128 bins).
 
+"Onset position" is Groove2Groove's: the onset modulo 4 beats, as if every bar were
+in 4/4 (`bars="four"`, the default). With `bars="score"` it is the onset's position
+in its own bar, bars from the piece's time signatures (a 3/4 bar fills the first
+3 beats of an 8-beat axis).
+
 Values beyond the last bin of an axis (intervals wider than 20 semitones, notes
 longer than 2 beats) fall in that outer bin, and every bin includes its lower edge,
 so each note or pair is counted exactly once: the mass of a profile is its number
 of notes (or pairs). Groove2Groove's velocity bins dropped velocities of 112 and
 above; these do not.
+
+`style_profiles` and `style_fit` keep Groove2Groove's definitions, so numbers stay
+comparable with the paper. `transfer_profiles` gives the fixed set that `groove eval
+transfer` reports as style fit: only the roles a transfer model plays
+(`TRANSFER_ROLES`; the notes of any other role are left out of every profile,
+"all" included), the drum profile counted once (`drums/drums`; Groove2Groove's set
+also has `all/drums`, the same histogram again), and onsets placed in the score's
+own bars.
 """
 
 from __future__ import annotations
@@ -29,8 +42,10 @@ from typing import Any
 import numpy as np
 
 from groove.errors import ConfigError
+from groove.eval.musical import bar_lines
+from groove.midi import Score
 from groove.midi.notes import Notes, as_score, notes_of
-from groove.midi.roles import ROLES
+from groove.midi.roles import ROLES, TRANSFER_ROLES, role_of
 
 KINDS = ("time_pitch_diff", "onset_duration", "onset_velocity", "drums")
 # Which profiles `style_profiles` computes for each role. "all" pools every pitched
@@ -40,9 +55,18 @@ ROLE_KINDS = {
     "drums": ("drums", "onset_velocity"),
     "all": ("time_pitch_diff", "onset_duration", "onset_velocity", "drums"),
 }
+# The fixed set of `transfer_profiles`: the roles a transfer model plays, and "all"
+# without its drum profile (the drum role has it already).
+TRANSFER_ROLE_KINDS = {
+    **{role: ROLE_KINDS[role] for role in TRANSFER_ROLES},
+    "all": ("time_pitch_diff", "onset_duration", "onset_velocity"),
+}
+BARS = ("four", "score")
 
 STEPS_PER_BEAT = 6  # 1/6-beat bins resolve both sixteenths and eighth-note triplets
 BAR_BEATS = 4
+# With bars="score", the position axis spans this many beats; a longer bar wraps.
+MAX_BAR_BEATS = 8
 MAX_GAP_BEATS = 4
 MAX_INTERVAL = 20
 MAX_DURATION_BEATS = 2
@@ -101,9 +125,12 @@ def _step_index(beats: np.ndarray) -> np.ndarray:
     return np.floor(beats * STEPS_PER_BEAT + _EPS).astype(np.int64)
 
 
-def _axes(kind: str) -> tuple[np.ndarray, str, np.ndarray, str]:
+def _axes(kind: str, bars: str = "four") -> tuple[np.ndarray, str, np.ndarray, str]:
+    if bars not in BARS:
+        raise ConfigError(f"bars must be one of {', '.join(BARS)}, got {bars!r}")
     steps = np.arange(MAX_GAP_BEATS * STEPS_PER_BEAT + 1) / STEPS_PER_BEAT
-    position = np.arange(BAR_BEATS * STEPS_PER_BEAT + 1) / STEPS_PER_BEAT
+    bar = BAR_BEATS if bars == "four" else MAX_BAR_BEATS
+    position = np.arange(bar * STEPS_PER_BEAT + 1) / STEPS_PER_BEAT
     if kind == "time_pitch_diff":
         intervals = np.arange(-MAX_INTERVAL, MAX_INTERVAL + 2) - 0.5
         return steps, "onset gap (beats)", intervals, "interval (semitones)"
@@ -150,16 +177,31 @@ def _pair_bins(notes: Notes, max_pairs: int) -> tuple[np.ndarray, np.ndarray, fl
     return gap[inside], interval, weight
 
 
-def profile_of_notes(notes: Notes, kind: str, max_pairs: int = MAX_PAIRS) -> StyleProfile:
-    """The `kind` profile of exactly these notes (see `style_profile`)."""
-    x_edges, x_label, y_edges, y_label = _axes(kind)
+def _bar_positions(start: np.ndarray, bar_starts: np.ndarray) -> np.ndarray:
+    """Each onset's time since the last bar line at or before it, in beats."""
+    index = np.searchsorted(bar_starts, start + _EPS / STEPS_PER_BEAT, "right") - 1
+    return start - bar_starts[np.clip(index, 0, len(bar_starts) - 1)]
+
+
+def profile_of_notes(
+    notes: Notes, kind: str, max_pairs: int = MAX_PAIRS, bar_starts: np.ndarray | None = None
+) -> StyleProfile:
+    """The `kind` profile of exactly these notes (see `style_profile`).
+
+    Args:
+        bar_starts: Bar lines in beats, ascending from 0: onsets are placed in these
+            bars (`bars="score"`); None places them modulo 4 beats (Groove2Groove).
+    """
+    bars = "four" if bar_starts is None else "score"
+    x_edges, x_label, y_edges, y_label = _axes(kind, bars)
     nx, ny = len(x_edges) - 1, len(y_edges) - 1
     weight = 1.0
     if kind == "time_pitch_diff":
         x, interval, weight = _pair_bins(notes, max_pairs)
         y = np.clip(interval, -MAX_INTERVAL, MAX_INTERVAL) + MAX_INTERVAL
     else:
-        x = _step_index(notes.start) % (BAR_BEATS * STEPS_PER_BEAT)
+        start = notes.start if bar_starts is None else _bar_positions(notes.start, bar_starts)
+        x = _step_index(start) % nx
         if kind == "onset_duration":
             y = np.minimum(_step_index(notes.end - notes.start), ny - 1)
         elif kind == "onset_velocity":
@@ -171,7 +213,12 @@ def profile_of_notes(notes: Notes, kind: str, max_pairs: int = MAX_PAIRS) -> Sty
 
 
 def style_profile(
-    midi: Any, kind: str, role: str | None = None, *, max_pairs: int = MAX_PAIRS
+    midi: Any,
+    kind: str,
+    role: str | None = None,
+    *,
+    max_pairs: int = MAX_PAIRS,
+    bars: str = "four",
 ) -> StyleProfile:
     """The style profile of one kind for one role of a piece (all times in beats).
 
@@ -182,25 +229,35 @@ def style_profile(
             drum track when `kind` is "drums".
         max_pairs: For `time_pitch_diff`, the most note pairs counted exactly before
             a fixed random subset of anchor notes stands in for all (scaled up).
+        bars: "four": onset positions modulo 4 beats (Groove2Groove); "score":
+            within the piece's own bars, from its time signatures.
 
     Returns:
         A `StyleProfile`; an empty one (total 0) when the role does not play.
     """
-    _axes(kind)  # validate early
+    _axes(kind, bars)  # validate early
+    score = as_score(midi)
     if role in (None, "all"):
-        notes = notes_of(midi, drums=kind == "drums")
+        notes = notes_of(score, drums=kind == "drums")
     else:
-        notes = notes_of(midi, role=role)
-    return profile_of_notes(notes, kind, max_pairs)
+        notes = notes_of(score, role=role)
+    bar_starts = None
+    if bars == "score" and kind != "time_pitch_diff":
+        bar_starts, _ = bar_lines(score, float(notes.start.max()) if len(notes) else 0.0)
+    return profile_of_notes(notes, kind, max_pairs, bar_starts)
 
 
 def style_profiles(
-    midi: Any, roles: Iterable[str] = (*ROLES, "all"), *, max_pairs: int = MAX_PAIRS
+    midi: Any,
+    roles: Iterable[str] = (*ROLES, "all"),
+    *,
+    max_pairs: int = MAX_PAIRS,
+    bars: str = "four",
 ) -> dict[tuple[str, str], StyleProfile]:
     """Every profile of `ROLE_KINDS` for the given roles: `{(role, kind): profile}`.
 
     Roles that do not play in `midi` get empty profiles, so profiles of several
-    pieces always pool key by key.
+    pieces always pool key by key. With the defaults, this is Groove2Groove's set.
     """
 
     score = as_score(midi)  # parse once for all roles
@@ -209,8 +266,44 @@ def style_profiles(
         if role not in ROLE_KINDS:
             raise ConfigError(f"unknown role {role!r}; choose from {', '.join(ROLE_KINDS)}")
         for kind in ROLE_KINDS[role]:
-            out[role, kind] = style_profile(score, kind, role, max_pairs=max_pairs)
+            out[role, kind] = style_profile(score, kind, role, max_pairs=max_pairs, bars=bars)
     return out
+
+
+def playable(midi: Any) -> Score:
+    """`midi` with only the tracks of the roles a transfer model plays (`TRANSFER_ROLES`)."""
+    score = as_score(midi)
+    keep = np.array([role_of(t) in TRANSFER_ROLES for t in score.tracks] + [False], bool)
+    if keep[:-1].all():
+        return score
+    index = np.cumsum(keep) - 1
+    notes = score.notes[keep[score.notes["track"]]].copy()
+    notes["track"] = index[notes["track"]]
+    tracks = [t for t, k in zip(score.tracks, keep[:-1], strict=True) if k]
+    return score.replace(notes=notes, tracks=tracks)
+
+
+def excluded_roles(midi: Any) -> list[str]:
+    """The roles that play in `midi` (with at least one note) and that no transfer model
+    plays: what `transfer_profiles` leaves out."""
+    score = as_score(midi)
+    playing = {role_of(score.tracks[t]) for t in np.unique(score.notes["track"])}
+    return [role for role in ROLES if role in playing and role not in TRANSFER_ROLES]
+
+
+def transfer_profiles(
+    midi: Any, *, max_pairs: int = MAX_PAIRS
+) -> dict[tuple[str, str], StyleProfile]:
+    """The profiles of the fixed style fit: `{(role, kind): profile}` for
+    `TRANSFER_ROLE_KINDS`, over the tracks of `TRANSFER_ROLES` only (`playable`),
+    with onsets placed in the piece's own bars (`bars="score"`). The drum profile
+    is the drum role's alone: "all" has no drum profile here."""
+    score = playable(midi)
+    return {
+        (role, kind): style_profile(score, kind, role, max_pairs=max_pairs, bars="score")
+        for role, kinds in TRANSFER_ROLE_KINDS.items()
+        for kind in kinds
+    }
 
 
 def pool_profiles(

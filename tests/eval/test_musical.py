@@ -107,3 +107,18 @@ def test_part_continuity_counts_the_bars_a_part_drops_out():
     )
     assert part_continuity(output, reference) == {"bass": 0.5, "drums": 1.0, "keys": 1.0}
     assert part_continuity(reference, reference) == {"bass": 1.0, "drums": 1.0, "keys": 1.0}
+
+
+def test_held_notes_and_limits_per_role():
+    bass, keys = [note(b, 0.5, 36, 0) for b in range(8)], [note(b, 4.0, 60, 1) for b in (0, 4)]
+    style = score_of(bass + keys, tracks=[BASS, KEYS])
+    assert duration_limit(style, role="bass") == pytest.approx(0.5)
+    assert duration_limit(style, role="keys") == pytest.approx(4.0)
+    assert math.isnan(duration_limit(style, role="guitar"))
+    # A 2-beat bass note is held against the bass's limit, not against the keys'.
+    out = score_of([note(0, 2.0, 36, 0), note(2, 0.5, 36, 0), note(0, 2.0, 60, 1)],
+                   tracks=[BASS, KEYS])  # fmt: skip
+    assert held_note_rate(out, duration_limit(style, role="bass"), role="bass") == 0.5
+    assert held_note_rate(out, duration_limit(style, role="keys"), role="keys") == 0.0
+    assert math.isnan(held_note_rate(out, 1.0, role="guitar"))
+    assert math.isnan(held_note_rate(out, float("nan")))  # no limit: no answer, not 0

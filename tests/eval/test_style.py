@@ -16,8 +16,14 @@ from groove.eval import (
     style_profiles,
     style_similarity,
 )
-from groove.eval.style import MAX_PAIRS
-from groove.midi import TEMPO_DTYPE, Track, load
+from groove.eval.style import (
+    MAX_PAIRS,
+    TRANSFER_ROLE_KINDS,
+    excluded_roles,
+    playable,
+    transfer_profiles,
+)
+from groove.midi import TEMPO_DTYPE, TIME_SIGNATURE_DTYPE, Track, load
 from tests.conftest import SHARED_MIDI, score_of, shared_params
 
 BEAT = 480
@@ -212,3 +218,60 @@ def test_real_files_have_finite_profiles_and_self_similarity_one(path):
     # Mass: one count per note for the per-note kinds.
     n_pitched = sum(1 for n in piece.notes if not piece.tracks[n["track"]].is_drum)
     assert profiles["all", "onset_duration"].total == n_pitched
+
+
+def three_four(notes, tracks=None):
+    score = score_of(notes, tracks=tracks)
+    score.time_signatures = np.array([(0, 3, 4)], TIME_SIGNATURE_DTYPE)
+    return score
+
+
+def test_score_bars_place_onsets_in_the_real_bars():
+    # A waltz: a note on beats 1 and 2 of each of six 3/4 bars.
+    waltz = three_four([note(3 * bar + beat) for bar in range(6) for beat in (0, 1)])
+    real = style_profile(waltz, "onset_velocity", bars="score")
+    assert real.x_edges[-1] == 8  # the position axis spans 8 beats
+    by_position = real.counts.sum(axis=1)
+    assert by_position[0] == 6 and by_position[6] == 6 and by_position.sum() == 12
+    # Groove2Groove's 4-beat bars put the downbeats of bars 2, 3 and 4 on beats
+    # 4, 3 and 2 of a 4/4 bar: the waltz (onsets 0 1 3 4 6 7 9 10 12 13 15 16,
+    # modulo 4: 0 1 3 0 2 3 1 2 0 1 3 0) is smeared over every beat.
+    four = style_profile(waltz, "onset_velocity").counts.sum(axis=1)
+    np.testing.assert_array_equal(four[::6], [4, 3, 2, 3])
+    assert four.sum() == 12
+    # A change of meter moves the bar lines: 4/4, then 3/4 from beat 4.
+    mixed = score_of([note(b) for b in (0, 4, 7, 10)])
+    mixed.time_signatures = np.array([(0, 4, 4), (4 * BEAT, 3, 4)], TIME_SIGNATURE_DTYPE)
+    counts = style_profile(mixed, "onset_duration", bars="score").counts.sum(axis=1)
+    assert counts[0] == 4
+    # In 4/4 both binnings agree; pair gaps do not depend on bars at all.
+    straight = score_of([note(b / 2) for b in range(32)])
+    np.testing.assert_array_equal(
+        style_profile(straight, "onset_duration", bars="score").counts[:24],
+        style_profile(straight, "onset_duration").counts,
+    )
+    np.testing.assert_array_equal(
+        style_profile(waltz, "time_pitch_diff", bars="score").counts,
+        style_profile(waltz, "time_pitch_diff").counts,
+    )
+    with pytest.raises(ConfigError, match="bars"):
+        style_profile(waltz, "onset_duration", bars="waltz")
+
+
+def test_transfer_profiles_count_drums_once_and_leave_out_other_roles():
+    tracks = [Track(33, False, "bass"), Track(0, True, "kit"), Track(56, False, "trumpet")]
+    notes = [note(b, pitch=36, track=0) for b in range(4)]
+    notes += [note(b / 2, pitch=42, track=1) for b in range(8)]
+    notes += [note(b + 0.5, pitch=72, track=2) for b in range(4)]
+    score = score_of(notes, tracks=tracks)
+    assert excluded_roles(score) == ["other"]
+    assert [t.name for t in playable(score).tracks] == ["bass", "kit"]
+    profiles = transfer_profiles(score)
+    assert set(profiles) == {(r, k) for r, kinds in TRANSFER_ROLE_KINDS.items() for k in kinds}
+    drum_keys = [key for key, p in profiles.items() if p.kind == "drums"]
+    assert drum_keys == [("drums", "drums")]  # Groove2Groove's set also has all/drums
+    assert ("all", "drums") in style_profiles(score)
+    # "all" pools the bass alone: the trumpet is no role a model plays.
+    assert profiles["all", "onset_duration"].total == 4
+    assert style_profiles(score)["all", "onset_duration"].total == 8
+    assert excluded_roles(playable(score)) == []
