@@ -162,15 +162,53 @@ def song_rolls(
     return windows, rolls
 
 
-def role_score(midi: Any, role: str | None) -> Score:
-    """The tracks of `midi` that play `role` (see `groove.midi.roles.role_of`);
-    None keeps every track."""
+def role_score(midi: Any, role: str | None, *, merge: bool = False) -> Score:
+    """What `midi` plays in `role` (see `groove.midi.roles.role_of`); None keeps every track.
+
+    A pitched role is one representative track: the track of that role that sounds
+    the most (total note duration in beats; ties go to the most notes, then the
+    lowest track index). A real song may give a role to several tracks (piano,
+    organ and two harmonicas are all "keys"), and their merge is no part a player
+    would play; groove's band, which trains the models, plays one track per role,
+    so a style example or a target is one track too. Drums merge every drum track:
+    a kit is often split over tracks (kick and snare on one, cymbals on another).
+
+    Args:
+        midi: Anything `groove.midi.load` reads, or a `Score`.
+        role: One of `TRANSFER_ROLES` (or "piano"), or None.
+        merge: Keep every track of a pitched role (for a measure over all of a
+            role's notes rather than a part to imitate).
+    """
     score = as_score(midi)
     if role is None:
         return score
     role = parse_role(role)
     keep = np.array([role_of(t) == role for t in score.tracks] + [False], bool)
+    if role != "drums" and not merge and keep.sum() > 1:
+        keep[:] = False
+        keep[representative_track(score, role)] = True
     return _keep_tracks(score, keep)
+
+
+def representative_track(midi: Any, role: str) -> int | None:
+    """Index of the track of `role` that sounds the most, or None when none plays it.
+
+    "Sounds the most" is the total duration of its notes (ticks, so beats); ties go
+    to the track with more notes, then to the lower index. A track of the role with
+    no notes is chosen only when no track of the role has any.
+    """
+    score = as_score(midi)
+    role = parse_role(role)
+    mine = [i for i, t in enumerate(score.tracks) if role_of(t) == role]
+    if not mine:
+        return None
+    n = score.notes
+    track = n["track"].astype(np.int64)
+    duration = np.bincount(
+        track, weights=(n["end"] - n["start"]).astype(np.float64), minlength=len(score.tracks)
+    )
+    count = np.bincount(track, minlength=len(score.tracks))
+    return min(mine, key=lambda i: (-duration[i], -count[i], i))
 
 
 def pitched_score(midi: Any) -> Score:
@@ -275,6 +313,7 @@ __all__ = [
     "cut",
     "downbeats",
     "pitched_score",
+    "representative_track",
     "role_score",
     "segments",
     "song_rolls",

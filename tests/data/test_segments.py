@@ -14,12 +14,14 @@ from groove.data.segments import (
     cut,
     downbeats,
     parse_role,
+    representative_track,
     role_score,
     segments,
     song_rolls,
 )
 from groove.errors import ConfigError
 from groove.midi import TEMPO_DTYPE, TIME_SIGNATURE_DTYPE, Track
+from groove.midi.roles import role_of
 from tests.conftest import SHARED_MIDI, manifest, score_of
 
 TPB = 480
@@ -122,6 +124,79 @@ def test_roles_by_name_and_alias():
             role in style.parts or (role == "drums" and bool(style.drums))
         )
         assert len(part.notes) > 0 or not part.tracks
+
+
+def test_a_pitched_role_keeps_its_busiest_track_and_drums_keep_every_kit_track():
+    tracks = [
+        Track(0, False, "Piano"),  # keys: 8 short notes, 4 beats in all
+        Track(33, False, "Bass"),
+        Track(16, False, "Organ"),  # keys: 2 long notes, 8 beats in all
+        Track(0, True, "Kick"),
+        Track(0, True, "Hats"),
+    ]
+    piano = [(k * TPB, k * TPB + TPB // 2, 72, 80, 0) for k in range(8)]
+    organ = [(0, 4 * TPB, 60, 70, 2), (4 * TPB, 8 * TPB, 62, 70, 2)]
+    drums = [(0, 60, 36, 100, 3), (TPB, TPB + 60, 42, 80, 4)]
+    score = score_of([*piano, (0, TPB, 36, 90, 1), *organ, *drums], tracks=tracks)
+    keys = role_score(score, "keys")
+    assert keys.tracks == [tracks[2]]
+    assert keys.notes["pitch"].tolist() == [60, 62] and set(keys.notes["track"]) == {0}
+    assert representative_track(score, "piano") == 2
+    assert len(role_score(score, "keys", merge=True).notes) == 10
+    kit = role_score(score, "drums")
+    assert kit.tracks == tracks[3:] and sorted(kit.notes["pitch"].tolist()) == [36, 42]
+    assert role_score(score, "bass").notes["pitch"].tolist() == [36]
+    assert representative_track(score, "guitar") is None
+    assert role_score(score, "guitar").tracks == []
+    # Ties: the same total duration goes to more notes, then to the lower index.
+    split = [(0, 2 * TPB, 64, 70, 1), (2 * TPB, 4 * TPB, 65, 70, 1)]
+    tie = score_of([(0, 4 * TPB, 60, 70, 0), *split], tracks=[tracks[0], tracks[2]])
+    assert role_score(tie, "keys").notes["pitch"].tolist() == [64, 65]
+    same = score_of([(0, TPB, 60, 70, 0), (0, TPB, 67, 70, 1)], tracks=[tracks[2], tracks[0]])
+    assert role_score(same, "keys").tracks == [tracks[2]]
+
+
+def test_one_track_per_role_in_band_renders_is_kept_whole():
+    # Training targets and style examples come from band renders: nothing changes there.
+    for seed in range(6):
+        style = Style.random(seed)
+        score = render_score(random_chart(seed, bars=8, meter=style.meter), style, seed)
+        for role in ("bass", "keys", "guitar", "strings", "drums"):
+            one, every = role_score(score, role), role_score(score, role, merge=True)
+            assert one.tracks == every.tracks and np.array_equal(one.notes, every.notes)
+
+
+def test_a_real_multitrack_song_keeps_the_track_that_sounds_most():
+    folder = SHARED_MIDI / "miditok" / "multitrack"
+    path = folder / "What a Fool Believes.mid"
+    if not path.exists():
+        pytest.skip(f"{path} is absent")
+    checked = 0
+    for path in sorted(folder.glob("*.mid")):
+        score = midi.load(path)
+        for role in ("bass", "keys", "guitar", "strings"):
+            mine = [i for i, t in enumerate(score.tracks) if role_of(t) == role]
+            if len(mine) < 2:
+                continue
+            # The busiest track, counted note by note in beats.
+            sounding = {}
+            for i in mine:
+                notes = score.notes[score.notes["track"] == i]
+                beats = sum((e - s) / score.ticks_per_beat for s, e in notes[["start", "end"]])
+                sounding[i] = (round(beats, 6), len(notes), -i)
+            busiest = max(sounding, key=sounding.get)
+            kept = role_score(score, role)
+            assert kept.tracks == [score.tracks[busiest]], (path.name, role)
+            assert (
+                len(kept.notes)
+                == sounding[busiest][1]
+                < len(role_score(score, role, merge=True).notes)
+            )
+            checked += 1
+    assert checked >= 10
+    # Piano (576 beats of notes) over the rock organ (121 beats).
+    fool = role_score(midi.load(folder / "What a Fool Believes.mid"), "keys")
+    assert [t.name for t in fool.tracks] == ["Piano"]
 
 
 @pytest.mark.parametrize("meter", ["4/4", "3/4", "12/8"])
