@@ -1,5 +1,8 @@
 """The event-grid engine behind `PerformanceTokenizer` and `BeatTokenizer`.
 
+(`DurationTokenizer` shares its id tables, `EventCodes`, and `DecodeReport`, and
+has its own engine in `groove.tokenizers.duration`: it writes durations, not OFFs.)
+
 Both encodings are a stream of ON(key) / OFF(key) / TIME_SHIFT(n) / VELOCITY(b)
 events on an integer time grid (10 ms steps for Performance, 1/12 beat for Beat).
 The tokenizers differ only in how they turn ticks into grid steps and in their
@@ -25,6 +28,7 @@ import numpy as np
 
 # Kinds of token in an `EventCodes.kind` table.
 SPECIAL, BOS, EOS, ON, OFF, SHIFT, VELOCITY = range(7)
+DURATION = 7  # the length of the note just switched on (`DurationTokenizer`)
 
 
 @dataclasses.dataclass
@@ -34,7 +38,9 @@ class DecodeReport:
     Attributes:
         notes: Notes decoded.
         unmatched_note_offs: NOTE_OFF tokens for a key that was not sounding (skipped).
-        unterminated_notes: Notes never switched off, closed at the end of the sequence.
+        unterminated_notes: Notes never switched off, closed at the end of the sequence
+            (for `DurationTokenizer`: NOTE_ONs with no DURATION, given one step).
+        orphan_durations: DURATION tokens that follow no NOTE_ON (skipped).
         zero_length_notes: Notes switched off at their onset step, lengthened to one step.
         misplaced_specials: BOS or PAD tokens in the middle of a sequence (ignored).
         tokens_after_eos: Tokens after the first EOS (ignored).
@@ -44,6 +50,7 @@ class DecodeReport:
     notes: int = 0
     unmatched_note_offs: int = 0
     unterminated_notes: int = 0
+    orphan_durations: int = 0
     zero_length_notes: int = 0
     misplaced_specials: int = 0
     tokens_after_eos: int = 0
@@ -76,7 +83,10 @@ class EventCodes:
         shift_ids: (max_shift,) id of a shift by `n` steps at index `n - 1`.
         velocity_ids: (num_bins,) id of VELOCITY(bin), or empty without velocity.
         kind, key, value: per-token-id tables used by decode: the kind of token,
-            its key (ON/OFF) and its value (steps for SHIFT, bin for VELOCITY).
+            its key (ON/OFF) and its value (steps for SHIFT and DURATION, bin for
+            VELOCITY).
+        duration_ids: (max_duration,) id of a duration of `n` steps at index `n - 1`;
+            empty for a vocabulary without DURATION tokens.
     """
 
     on_ids: np.ndarray
@@ -86,10 +96,15 @@ class EventCodes:
     kind: np.ndarray
     key: np.ndarray
     value: np.ndarray
+    duration_ids: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0, np.int32))
 
     @property
     def max_shift(self) -> int:
         return len(self.shift_ids)
+
+    @property
+    def max_duration(self) -> int:
+        return len(self.duration_ids)
 
     @classmethod
     def from_vocab(cls, vocab: list[str], key_families: dict[str, int]) -> EventCodes:
@@ -105,7 +120,7 @@ class EventCodes:
         num_keys = max(key_families.values()) + 128
         on_ids = np.zeros(num_keys, np.int32)
         off_ids = np.zeros(num_keys, np.int32)
-        shifts, velocities = {}, {}
+        shifts, velocities, durations = {}, {}, {}
         for i, token in enumerate(vocab):
             family, _, number = token.rpartition("_")
             if token == "BOS":
@@ -118,6 +133,9 @@ class EventCodes:
             elif family == "VELOCITY":
                 kind[i], value[i] = VELOCITY, int(number)
                 velocities[int(number)] = i
+            elif family == "DURATION":
+                kind[i], value[i] = DURATION, int(number)
+                durations[int(number)] = i
             else:
                 base, _, on_off = family.rpartition("_")
                 if base in key_families:
@@ -132,6 +150,7 @@ class EventCodes:
             kind=kind,
             key=key,
             value=value,
+            duration_ids=np.array([durations[d] for d in sorted(durations)], np.int32),
         )
 
 

@@ -11,6 +11,7 @@ from groove import example_path, midi
 from groove.errors import ConfigError, TokenError
 from groove.tokenizers import (
     BeatTokenizer,
+    DurationTokenizer,
     MidiTokTokenizer,
     PerformanceTokenizer,
     Tokenizer,
@@ -22,6 +23,7 @@ from tests.conftest import score_of
 ALL = [
     PerformanceTokenizer(time_step=0.02, velocity_bins=16),
     BeatTokenizer(resolution=24),
+    DurationTokenizer(resolution=24, velocity_bins=8),
     MidiTokTokenizer("REMI", {"num_velocities": 16}),
 ]
 
