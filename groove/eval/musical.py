@@ -108,15 +108,21 @@ def chord_tone_rate(output: Any, content: Any, window: float = 0.5) -> float:
         return float("nan")
     if len(song) == 0:
         return 0.0
-    # A content note [s, e) counts for an onset t when it overlaps [t - w, t + w].
+    # A content note [s, e) counts for an onset t when it overlaps [t - w, t + w]:
+    # among the notes of that pitch class starting by t + w, the latest end is at
+    # least t - w.
     order = np.argsort(song.start, kind="stable")
     starts, ends, pcs = song.start[order], song.end[order], song.pitch[order] % 12
-    hits = 0
-    for t, pc in zip(out.start.tolist(), (out.pitch % 12).tolist(), strict=True):
-        upto = np.searchsorted(starts, t + window, "right")  # starts <= t + w
-        near = ends[:upto] >= t - window
-        hits += bool(np.any(pcs[:upto][near] == pc))
-    return hits / len(out)
+    out_pcs = out.pitch % 12
+    hits = np.zeros(len(out), bool)
+    for pc in np.intersect1d(out_pcs, pcs).tolist():
+        mine = np.flatnonzero(out_pcs == pc)
+        same = pcs == pc
+        latest_end = np.maximum.accumulate(ends[same])
+        upto = np.searchsorted(starts[same], out.start[mine] + window, "right")
+        began = upto > 0
+        hits[mine[began]] = latest_end[upto[began] - 1] >= out.start[mine[began]] - window
+    return float(hits.mean())
 
 
 def duration_limit(style: Any, percentile: float = 95.0, factor: float = 1.0,
