@@ -9,8 +9,9 @@ test styles (A, B) playing one test chart writes
     target/NAME.mid          the chart in style B: the ground truth
     output/NAME.mid          the model's transfer of content to the example's style
 
-with NAME = "cCHART_sA__cOTHER_sB", then runs `groove eval transfer` (source, style
-and target systems in the same run). With `--real DIR`, the songs in DIR are
+with NAME = "cCHART_sA__cOTHER_sB", then runs `groove eval transfer` (the output, the
+source, style and overlay baselines and the target in the same run, each with
+Groove2Groove's metrics, the fixed style fit and the musical checks). With `--real DIR`, the songs in DIR are
 transferred to test-style examples and scored the same way, without a target.
 
     python scripts/eval_transfer.py --model groove/models/weights/transfer.keras \

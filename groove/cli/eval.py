@@ -13,21 +13,28 @@ def register(subparsers) -> None:
     p = subparsers.add_parser(
         "eval",
         help="score style transfers or compare folders, with JSON and an HTML report",
-        description="Evaluate music. 'transfer' scores content preservation and style fit of "
-        "style-transfer outputs against two baselines; 'corpus' compares descriptive metrics "
-        "of folders of MIDI files.",
+        description="Evaluate music. 'transfer' scores content preservation, style fit and "
+        "musical checks of style-transfer outputs against three baselines; 'corpus' compares "
+        "descriptive metrics of folders of MIDI files.",
     )
     eval_sub = p.add_subparsers(title="evaluations", metavar="EVALUATION")
     p.set_defaults(run=lambda args: p.print_help() or 2)
 
     t = eval_sub.add_parser(
         "transfer",
-        help="content preservation and style fit of (content, style, output) triples",
+        help="content preservation, style fit and musical checks of (content, style, output) "
+        "triples",
         description="Score each output: content preservation is the chroma similarity of "
         "output and content (Lu & Su 2018); style fit compares style profiles of the output "
-        "and the style example per instrument role (Groove2Groove). The baselines 'source' "
-        "(content as output) and 'style' (style example as output) are scored in the same "
-        "run. Without --pairs, an output A__B.mid pairs content A.mid with style B.mid, and "
+        "and the style example per instrument role (Groove2Groove's, fixed: only the roles a "
+        "model plays, the drum profile once, onsets in the real bars; the original "
+        "definitions are reported beside it as 'G2G'). The musical checks are onset phase "
+        "within the beat and the bar against the style example, the chord-tone rate against "
+        "the content sounding then, the held-note rate against the style's note lengths, and "
+        "part continuity (against --target, else the style example). The baselines 'source' "
+        "(content as output), 'style' (style example as output) and 'overlay' (the style "
+        "example looped on top of the content) are scored in the same run. Without --pairs, "
+        "an output A__B.mid pairs content A.mid with style B.mid, and "
         "any other output X.mid pairs X.mid in both folders. Unreadable files are reported "
         "and skipped.",
     )
@@ -42,7 +49,8 @@ def register(subparsers) -> None:
     t.add_argument(
         "--target",
         metavar="DIR",
-        help="folder of ground-truth renderings named like the outputs: scored as 'target'",
+        help="folder of ground-truth renderings named like the outputs: scored as 'target', "
+        "and part continuity is measured against them",
     )
     _add_report_options(t, "transfer-report.html")
     t.add_argument(

@@ -29,7 +29,13 @@ ROLE_COLORS = {
     "drums": "#7f7f7f",
     "other": "#d62728",
 }
-SYSTEM_COLORS = {"output": "#d62728", "source": "#1f77b4", "style": "#2ca02c", "target": "#9467bd"}
+SYSTEM_COLORS = {
+    "output": "#d62728",
+    "source": "#1f77b4",
+    "style": "#2ca02c",
+    "overlay": "#ff7f0e",
+    "target": "#9467bd",
+}
 
 
 def png(figure: Figure, dpi: int = 80) -> bytes:

@@ -19,8 +19,9 @@ from typing import Any
 from groove import __version__
 from groove.eval import plots
 from groove.eval.descriptive import METRICS
-from groove.eval.runs import SYSTEM_HELP
 from groove.eval.style import style_profiles
+from groove.eval.systems import SYSTEM_HELP
+from groove.eval.tables import MUSICAL_COLUMNS
 from groove.fileio import atomic_open
 from groove.midi.notes import as_score
 
@@ -36,6 +37,14 @@ img { max-width: 100%; display: block; margin: 0.6em 0; }
 figure { margin: 1em 0; } figcaption { color: #555; font-size: 0.9em; }
 .grid { display: flex; flex-wrap: wrap; gap: 8px; } .grid figure { margin: 0; }
 """
+
+SUMMARY_COLUMNS = {
+    "content_preservation": "content preservation",
+    "style_fit": "style fit",
+    "macro_style_fit": "macro style fit",
+    "style_fit_g2g": "style fit (G2G)",
+    "macro_style_fit_g2g": "macro style fit (G2G)",
+}
 
 
 def _json_ready(value: Any) -> Any:
@@ -115,14 +124,22 @@ def transfer_report(
     """
     summary, triples = results["summary"], results["triples"]
     systems = list(summary)
+    against = (
+        "the ground-truth target"
+        if results["config"].get("continuity_reference") == "target"
+        else "the style example looped over the content"
+    )
     body = [
         f"<p>{len(triples)} (content, style, output) triples from "
         f"<code>{html.escape(results['config']['output_dir'])}</code>. "
         "Content preservation is the chroma similarity of output and content "
         "(Lu &amp; Su 2018); style fit is the mean cosine similarity of the output's "
         "style profiles to the style example's, over the instrument roles the style "
-        "plays (Groove2Groove). Macro style fit pools every output of one style "
-        "example first. All in [0, 1], higher is better.</p>",
+        "plays that a transfer model plays, the drum profile counted once and onsets "
+        "placed in the pieces' own bars. <i>G2G</i> columns are Groove2Groove's "
+        "definitions (every role, the drum profile twice, 4-beat bars), comparable "
+        "with the paper. Macro style fit pools every output of one style example "
+        "first. All in [0, 1], higher is better.</p>",
         _table(
             ("system", "what it is"),
             ((s, html.escape(SYSTEM_HELP[s])) for s in systems),
@@ -130,24 +147,33 @@ def transfer_report(
         ),
         "<h2>Summary</h2>",
         _table(
-            ("system", "content preservation", "style fit", "macro style fit", "triples"),
+            ("system", *SUMMARY_COLUMNS.values(), "triples"),
             (
-                (
-                    s,
-                    _mean_sd(summary[s]["content_preservation"]),
-                    _mean_sd(summary[s]["style_fit"]),
-                    _mean_sd(summary[s]["macro_style_fit"]),
-                    str(len(triples)),
-                )
+                (s, *(_mean_sd(summary[s][k]) for k in SUMMARY_COLUMNS), str(len(triples)))
                 for s in systems
             ),
+        ),
+        "<h3>Musical checks</h3>",
+        "<p>Onset phase: cosine similarity of where onsets fall within the beat and "
+        "within the bar, against the style example. Chord tones: the share of pitched "
+        "notes whose pitch class sounds in the content within half a beat of their "
+        "onset. Held notes: the share of pitched notes longer than the style example's "
+        "95th-percentile duration for their role (lower is better). Continuity: per "
+        f"role, the share of the bars where {against} plays that role in which the "
+        "system plays it too.</p>",
+        _table(
+            ("system", *MUSICAL_COLUMNS.values()),
+            ((s, *(_mean_sd(summary[s][k]) for k in MUSICAL_COLUMNS)) for s in systems),
         ),
     ]
     for key, title in (
         ("style_fit_by_role", "Style fit by instrument role"),
+        ("style_fit_g2g_by_role", "Style fit (G2G) by instrument role"),
         ("content_preservation_by_role", "Content preservation by instrument role"),
+        ("held_note_rate_by_role", "Held notes by instrument role"),
+        ("part_continuity_by_role", "Continuity by instrument role"),
     ):
-        roles = sorted({r for s in systems for r in summary[s].get(key, {})})
+        roles = list(dict.fromkeys(r for s in systems for r in summary[s].get(key, {})))
         if roles:
             body += [
                 f"<h3>{title}</h3>",
@@ -159,6 +185,17 @@ def transfer_report(
                     ),
                 ),
             ]
+    excluded = results.get("excluded_roles") or {}
+    if excluded:
+        body.append(
+            "<p>Left out of style fit and the musical checks, as roles no transfer model "
+            "plays (the G2G columns keep them): "
+            + ", ".join(
+                f"{html.escape(r)} (the style example of {n} triple(s))"
+                for r, n in excluded.items()
+            )
+            + ".</p>"
+        )
     if triples:
         body.append("<h2>Distributions</h2><div class='grid'>")
         for metric, label in (
@@ -216,7 +253,10 @@ def _transfer_examples(triples: list[dict[str, Any]], beats: float) -> list[str]
             f"<h3>{_name(t['output'])}</h3><p>content {_name(t['content'])}, style "
             f"{_name(t['style'])}: content preservation "
             f"{_num(numbers['content_preservation'])}, style fit "
-            f"{_num(numbers['style_fit_mean'])}</p>"
+            f"{_num(numbers['style_fit_mean'])} (G2G {_num(numbers['style_fit_g2g_mean'])}), "
+            f"chord tones {_num(numbers['chord_tone_rate'])}, held notes "
+            f"{_num(numbers['held_note_rate'])}, continuity "
+            f"{_num(numbers['part_continuity'])}</p>"
         )
         rolls = plots.piano_rolls(
             [("content", content), ("style", style), ("output", output)], beats

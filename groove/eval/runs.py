@@ -1,7 +1,7 @@
 """Whole evaluations over folders: style transfer triples and corpus comparison.
 
-`evaluate_transfer` scores (content, style, output) triples, and the "source"
-(content as output) and "style" (style example as output) baselines beside them.
+`evaluate_transfer` scores (content, style, output) triples, and the baselines
+beside them ("source", "style" and "overlay"; see `groove.eval.systems`).
 `evaluate_corpus` gives the descriptive metrics of two folders and their overlap.
 Both return plain dictionaries that `json.dump` writes as they are, and
 `groove.eval.report` turns into HTML. A file that cannot be read is reported in
@@ -10,41 +10,40 @@ Both return plain dictionaries that `json.dump` writes as they are, and
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import os
-import warnings
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from groove.errors import ConfigError, GrooveError, GrooveWarning
-from groove.eval.content import chroma_similarity
+from groove.errors import ConfigError
 from groove.eval.descriptive import METRICS, intra_inter_overlap, overlapping_area
-from groove.eval.style import pool_profiles, style_fit, style_profiles
-from groove.midi import Score
+from groove.eval.style import pool_profiles
+from groove.eval.systems import (
+    BY_ROLE,
+    SCALARS,
+    SYSTEM_HELP,
+    SYSTEMS,
+    Cache,
+    Triple,
+    fit_entry,
+    score_triple,
+)
 from groove.midi.constants import MIDI_SUFFIXES
-from groove.midi.notes import as_score
-from groove.midi.roles import PITCHED_ROLES
+from groove.midi.roles import TRANSFER_ROLES
 
-SYSTEMS = ("output", "source", "style")
-SYSTEM_HELP = {
-    "output": "the outputs being evaluated",
-    "source": "baseline: the content itself as output (perfect content, no style change)",
-    "style": "baseline: the style example itself as output (perfect style, other content)",
-    "target": "reference: the ground-truth rendering of the content in the style",
-}
-
-
-@dataclasses.dataclass(frozen=True)
-class Triple:
-    """One style transfer: the content, the style example and the output that came of them."""
-
-    content: Path
-    style: Path
-    output: Path
+__all__ = [
+    "SYSTEMS",
+    "SYSTEM_HELP",
+    "Triple",
+    "evaluate_corpus",
+    "evaluate_transfer",
+    "match_triples",
+    "midi_files",
+    "read_pairs",
+]
 
 
 def midi_files(folder: str | os.PathLike) -> list[Path]:
@@ -114,62 +113,6 @@ def match_triples(content_dir: Path, style_dir: Path, output_dir: Path):
     return triples, skipped
 
 
-class _Cache:
-    """Scores and style profiles, each computed once per file; failures remembered."""
-
-    def __init__(self, skipped: list[dict[str, str]]):
-        self.skipped = skipped
-        self.scores: dict[Path, Score | None] = {}
-        self.profiles: dict[Path, dict] = {}
-
-    def score(self, path: Path) -> Score | None:
-        if path not in self.scores:
-            try:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore", GrooveWarning)
-                    self.scores[path] = as_score(path)
-            except (GrooveError, OSError) as e:
-                reason = str(e).removeprefix(f"{path}: ")
-                self.skipped.append({"file": str(path), "reason": reason})
-                warnings.warn(f"{path}: skipped: {reason}", GrooveWarning, stacklevel=3)
-                self.scores[path] = None
-        return self.scores[path]
-
-    def profile(self, path: Path) -> dict:
-        if path not in self.profiles:
-            self.profiles[path] = style_profiles(self.scores[path])
-        return self.profiles[path]
-
-
-def _key(role_kind: tuple[str, str]) -> str:
-    return "/".join(role_kind)
-
-
-def _nanmean(values: Iterable[float]) -> float:
-    finite = [v for v in values if v is not None and not math.isnan(v)]
-    return float(np.mean(finite)) if finite else math.nan
-
-
-def _content_entry(output: Score, content: Score) -> dict[str, Any]:
-    """Chroma similarity to the content, of the whole piece and of each pitched role."""
-    from groove.data.segments import role_score
-
-    by_role = {}
-    for role in PITCHED_ROLES:
-        part = role_score(output, role)
-        if len(part.notes):
-            by_role[role] = chroma_similarity(part, content)
-    return {
-        "content_preservation": chroma_similarity(output, content),
-        "content_preservation_by_role": by_role,
-    }
-
-
-def _fit_entry(output: dict, style: dict) -> dict[str, Any]:
-    fit = {_key(k): v for k, v in style_fit(output, style).items()}
-    return {"style_fit": fit, "style_fit_mean": _nanmean(fit.values())}
-
-
 def _progress(items: Sequence, show: bool, desc: str) -> Iterable:
     from tqdm import tqdm
 
@@ -185,14 +128,18 @@ def evaluate_transfer(
     target_dir: str | os.PathLike | None = None,
     progress: bool = True,
 ) -> dict[str, Any]:
-    """Score every (content, style, output) triple and the two baselines.
+    """Score every (content, style, output) triple and the baselines beside it.
 
     Content preservation is `chroma_similarity(output, content)`. Style fit is
-    `style_fit` of the output's profiles against the style example's, per
-    (role, kind) that the style plays, and their mean. "Macro" style fit pools the
-    profiles of all outputs made with one style example and compares the pool with
-    that example. The baselines are scored the same way with the content ("source")
-    or the style example ("style") standing in for the output.
+    `style_fit` of the output's `transfer_profiles` against the style example's,
+    per (role, kind) that the style plays, and their mean; `style_fit_g2g` is the
+    same with Groove2Groove's `style_profiles` (every role, the drum profile twice,
+    4-beat bars), comparable with the paper. "Macro" style fit pools the profiles of
+    all outputs made with one style example and compares the pool with that
+    example. The musical checks (onset phase, chord tones, held notes, part
+    continuity) are those of `groove.eval.musical`; `groove.eval.systems` says
+    exactly how each system is measured. The baselines ("source", "style",
+    "overlay") are scored the same way, standing in for the output.
 
     Args:
         content_dir, style_dir, output_dir: Folders of MIDI files.
@@ -200,13 +147,16 @@ def evaluate_transfer(
             to the folders; without it, triples are matched by name (`match_triples`).
         target_dir: Optional folder of ground-truth renderings, each named like its
             output (same path relative to the folder); scored as the "target"
-            system. A triple whose target is missing is skipped and reported.
+            system, and what part continuity is measured against. A triple whose
+            target is missing is skipped and reported.
         progress: Show a progress bar on a terminal.
 
     Returns:
         A JSON-ready dict: "triples" (one entry per scored triple, with each
-        system's numbers), "macro" (system -> style file -> fit), "summary" (system
-        -> means and standard deviations), "skipped" (files and reasons) and "config".
+        system's numbers and the roles its style example plays that were left out),
+        "macro" (system -> style file -> fit), "summary" (system -> means and
+        standard deviations), "excluded_roles" (role -> how many triples' style
+        examples play it), "skipped" (files and reasons) and "config".
     """
     content_dir, style_dir, output_dir = (Path(d) for d in (content_dir, style_dir, output_dir))
     target_dir = None if target_dir is None else Path(target_dir)
@@ -222,11 +172,12 @@ def evaluate_transfer(
     if not triples:
         raise ConfigError(f"{output_dir}: no output to evaluate (no MIDI file matched)")
 
-    cache = _Cache(skipped)
+    cache = Cache(skipped)
     scored: list[dict[str, Any]] = []
     by_style: dict[Path, dict[str, list]] = {}
+    excluded: dict[str, int] = {}
     for triple in _progress(triples, progress, "evaluating"):
-        stand_ins = {"output": triple.output, "source": triple.content, "style": triple.style}
+        target = None
         if target_dir is not None:
             target = _find_stem(
                 target_dir, triple.output.relative_to(output_dir).with_suffix("").as_posix()
@@ -236,35 +187,34 @@ def evaluate_transfer(
                     {"file": str(triple.output), "reason": "no target file matches its name"}
                 )
                 continue
-            stand_ins["target"] = target
-        scores = {system: cache.score(path) for system, path in stand_ins.items()}
-        if any(s is None for s in scores.values()):
+        done = score_triple(cache, triple, target)
+        if done is None:
             continue
-        style_profile = cache.profile(triple.style)
+        keys, results = done
         pooled = by_style.setdefault(triple.style, {system: [] for system in systems})
-        results = {}
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", GrooveWarning)  # silent pairs give NaN
-            for system, path in stand_ins.items():
-                results[system] = _content_entry(scores[system], scores["source"])
-                results[system].update(_fit_entry(cache.profile(path), style_profile))
-                pooled[system].append(cache.profile(path))
+        for system, key in keys.items():
+            pooled[system].append(cache.profile(key))
+        left_out = cache.style(triple.style).excluded
+        for role in left_out:
+            excluded[role] = excluded.get(role, 0) + 1
         scored.append(
             {
                 "content": str(triple.content),
                 "style": str(triple.style),
                 "output": str(triple.output),
-                **({"target": str(stand_ins["target"])} if target_dir is not None else {}),
+                **({"target": str(target)} if target is not None else {}),
+                "excluded_roles": left_out,
                 "systems": results,
             }
         )
 
     macro: dict[str, dict[str, Any]] = {system: {} for system in systems}
     for style_path, pools in by_style.items():
+        style = cache.profile(style_path)
         for system in systems:
-            macro[system][str(style_path)] = _fit_entry(
-                pool_profiles(pools[system]), cache.profile(style_path)
-            )
+            entry = fit_entry(pool_profiles(p.fixed for p in pools[system]), style.fixed)
+            g2g = fit_entry(pool_profiles(p.g2g for p in pools[system]), style.g2g, "_g2g")
+            macro[system][str(style_path)] = {**entry, **g2g}
     return {
         "config": {
             "content_dir": str(content_dir),
@@ -273,10 +223,13 @@ def evaluate_transfer(
             "pairs": None if pairs is None else str(pairs),
             "target_dir": None if target_dir is None else str(target_dir),
             "systems": {system: SYSTEM_HELP[system] for system in systems},
+            "transfer_roles": list(TRANSFER_ROLES),
+            "continuity_reference": "target" if target_dir is not None else "style",
         },
         "triples": scored,
         "macro": macro,
         "summary": _transfer_summary(scored, macro, systems),
+        "excluded_roles": excluded,
         "skipped": skipped,
     }
 
@@ -292,23 +245,23 @@ def _transfer_summary(scored: list[dict], macro: dict, systems) -> dict[str, Any
     summary = {}
     for system in systems:
         entries = [t["systems"][system] for t in scored]
-        roles: dict[str, list[float]] = {}
-        content_roles: dict[str, list[float]] = {}
-        for entry in entries:
-            for key, value in entry["style_fit"].items():
-                roles.setdefault(key.split("/")[0], []).append(value)
-            for role, value in entry["content_preservation_by_role"].items():
-                content_roles.setdefault(role, []).append(value)
-        summary[system] = {
-            "content_preservation": _stats([e["content_preservation"] for e in entries]),
-            "style_fit": _stats([e["style_fit_mean"] for e in entries]),
-            "macro_style_fit": _stats([m["style_fit_mean"] for m in macro[system].values()]),
-            "style_fit_by_role": {role: _stats(v) for role, v in sorted(roles.items())},
-            "content_preservation_by_role": {
-                role: _stats(content_roles[role]) for role in PITCHED_ROLES if role in content_roles
-            },
-        }
+        out = {name: _stats([e[key] for e in entries]) for name, key in SCALARS.items()}
+        for suffix in ("", "_g2g"):
+            values = [m[f"style_fit{suffix}_mean"] for m in macro[system].values()]
+            out[f"macro_style_fit{suffix}"] = _stats(values)
+        for key in BY_ROLE:
+            roles: dict[str, list[float]] = {}
+            for entry in entries:
+                for role, value in entry[key].items():
+                    roles.setdefault(role, []).append(value)
+            out[key] = {role: _stats(roles[role]) for role in sorted(roles, key=_role_order)}
+        summary[system] = out
     return summary
+
+
+def _role_order(role: str) -> tuple[int, str]:
+    order = (*TRANSFER_ROLES, "other", "all")
+    return (order.index(role) if role in order else len(order), role)
 
 
 def evaluate_corpus(
@@ -334,7 +287,7 @@ def evaluate_corpus(
         raise ConfigError("give at least one folder")
     metrics = metrics or METRICS
     skipped: list[dict[str, str]] = []
-    cache = _Cache(skipped)
+    cache = Cache(skipped)
     files: dict[str, dict[str, dict[str, float]]] = {}
     for folder in folders:
         values = files.setdefault(str(folder), {})

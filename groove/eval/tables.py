@@ -10,31 +10,57 @@ import math
 from pathlib import Path
 from typing import Any
 
+# The musical checks' columns: summary key -> heading.
+MUSICAL_COLUMNS = {
+    "onset_phase_beat": "beat phase",
+    "onset_phase_bar": "bar phase",
+    "chord_tone_rate": "chord tones",
+    "held_note_rate": "held notes",
+    "part_continuity": "continuity",
+}
+BY_ROLE_TABLES = (
+    ("content_preservation_by_role", "content preservation"),
+    ("style_fit_by_role", "style fit"),
+    ("held_note_rate_by_role", "held notes"),
+    ("part_continuity_by_role", "continuity"),
+)
+
 
 def transfer_table(results: dict[str, Any]) -> str:
     """Style-transfer scores per system: how many triples were scored, the mean ± std
-    of content preservation and style fit and the macro style fit, then both scores
-    per instrument role (a role a system has no score for shows nan)."""
+    of content preservation and style fit, the macro style fit and Groove2Groove's
+    style fit and macro style fit; then the means of the musical checks; then
+    scores per instrument role (a role a system has no score for shows nan), and the
+    roles left out of style fit."""
     summary = results["summary"]
     lines = [
         f"{len(results['triples'])} triples, {len(results['skipped'])} file(s) skipped",
-        f"{'system':8}  {'content preservation':>22}  {'style fit':>15}  {'macro style':>11}",
+        f"{'system':8}  {'content preservation':>22}  {'style fit':>15}  {'macro style':>11}"
+        f"  {'style fit G2G':>13}  {'macro G2G':>9}",
     ]
     for system, s in summary.items():
         cp, sf, macro = s["content_preservation"], s["style_fit"], s["macro_style_fit"]
         lines.append(
             f"{system:8}  {cp['mean']:>14.3f} ± {cp['std']:.3f}  "
             f"{sf['mean']:>7.3f} ± {sf['std']:.3f}  {macro['mean']:>11.3f}"
+            f"  {s['style_fit_g2g']['mean']:>13.3f}  {s['macro_style_fit_g2g']['mean']:>9.3f}"
         )
-    for key, title in (("content_preservation_by_role", "content preservation"),
-                       ("style_fit_by_role", "style fit")):  # fmt: skip
-        roles = sorted({r for s in summary.values() for r in s[key]})
+    lines.append("musical checks:")
+    lines.append(f"{'system':8}" + "".join(f"  {h:>11}" for h in MUSICAL_COLUMNS.values()))
+    for system, s in summary.items():
+        lines.append(f"{system:8}" + "".join(f"  {s[k]['mean']:>11.3f}" for k in MUSICAL_COLUMNS))
+    for key, title in BY_ROLE_TABLES:
+        roles = list(dict.fromkeys(r for s in summary.values() for r in s[key]))
         if roles:
             lines.append(f"{title} by role:")
             lines.append(f"{'system':8}" + "".join(f"  {r:>8}" for r in roles))
             for system, s in summary.items():
                 cells = (s[key].get(r, {"mean": math.nan})["mean"] for r in roles)
                 lines.append(f"{system:8}" + "".join(f"  {v:>8.3f}" for v in cells))
+    excluded = results.get("excluded_roles") or {}
+    if excluded:
+        roles = ", ".join(f"{r} (in {n} triple(s))" for r, n in excluded.items())
+        lines.append(f"left out as roles no model plays: {roles}")
     return "\n".join(lines)
 
 
