@@ -6,7 +6,10 @@ music21 stream) or a `Score`.
 
 - `chroma_similarity(a, b)`: does `b` keep the harmony of `a`? (Lu & Su 2018)
 - `style_profile`, `style_profiles`, `style_similarity`, `style_fit`: does it play in
-  the style of an example? (Groove2Groove's style profiles, per instrument role)
+  the style of an example? (Groove2Groove's style profiles, per instrument role;
+  `transfer_profiles` is the fixed set `groove eval transfer` reports)
+- `groove.eval.musical`: moment-by-moment checks (onset phase, chord tones, held
+  notes, part continuity); `groove.eval.baselines.overlay`: the trivial baseline
 - `descriptive_metrics` and `overlapping_area`: muspy's metrics in beats, and how
   two sets of pieces compare (Yang & Lerch 2020)
 - `token_nll`, `perplexity`: how likely a model finds token sequences
@@ -32,12 +35,14 @@ from groove.eval.likelihood import perplexity, token_nll
 from groove.eval.style import (
     KINDS,
     ROLE_KINDS,
+    TRANSFER_ROLE_KINDS,
     StyleProfile,
     pool_profiles,
     style_fit,
     style_profile,
     style_profiles,
     style_similarity,
+    transfer_profiles,
 )
 from groove.midi.roles import ROLES, role_of
 
@@ -46,6 +51,7 @@ __all__ = [
     "METRICS",
     "ROLES",
     "ROLE_KINDS",
+    "TRANSFER_ROLE_KINDS",
     "StyleProfile",
     "chroma_similarity",
     "chromagram",
@@ -68,4 +74,5 @@ __all__ = [
     "style_profiles",
     "style_similarity",
     "token_nll",
+    "transfer_profiles",
 ]

@@ -159,8 +159,8 @@ def transfer_report(
         "notes whose pitch class sounds in the content within half a beat of their "
         "onset. Held notes: the share of pitched notes longer than the style example's "
         "95th-percentile duration for their role (lower is better). Continuity: per "
-        f"role, the share of the bars where {against} plays that role in which the "
-        "system plays it too.</p>",
+        f"role, of the bars in which {against} plays that role, the share in which "
+        "the system plays it too.</p>",
         _table(
             ("system", *MUSICAL_COLUMNS.values()),
             ((s, *(_mean_sd(summary[s][k]) for k in MUSICAL_COLUMNS)) for s in systems),
