@@ -19,6 +19,7 @@ from groove import example_path
 from groove.cli import main
 from groove.eval import METRICS
 from groove.eval.runs import evaluate_corpus, evaluate_transfer, match_triples, read_pairs
+from groove.eval.style import excluded_roles
 from tests.conftest import IN_CI, SHARED_MIDI
 
 MULTITRACK = SHARED_MIDI / "miditok" / "multitrack"
@@ -84,6 +85,17 @@ def test_transfer_on_shared_multitrack_files(shared_run):
         for value in output["style_fit"].values():
             assert 0.0 <= value <= 1.0
         assert set(output["style_fit"]) >= {"all/onset_duration", "drums/drums"}
+        # The style example against itself: in phase, and by definition of the 95th
+        # percentile at most 5% of its notes held longer than it holds them.
+        assert style["onset_phase_beat"] == pytest.approx(1.0)
+        assert style["onset_phase_bar"] == pytest.approx(1.0)
+        assert style["held_note_rate"] <= 0.05
+        assert set(triple["systems"]) == {"output", "source", "style", "overlay"}
+        assert triple["excluded_roles"] == excluded_roles(triple["style"])
+    assert results["excluded_roles"] == {
+        "other": sum("other" in t["excluded_roles"] for t in results["triples"])
+    }
+    assert results["excluded_roles"]["other"] > 0  # the shared files have such tracks
     summary = results["summary"]
     assert summary["output"]["content_preservation"]["mean"] == pytest.approx(1.0)
     assert summary["style"]["style_fit"]["mean"] == pytest.approx(1.0)
