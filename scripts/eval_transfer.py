@@ -11,8 +11,9 @@ test styles (A, B) playing one test chart writes
 
 with NAME = "cCHART_sA__cOTHER_sB", then runs `groove eval transfer` (the output, the
 source, style and overlay baselines and the target in the same run, each with
-Groove2Groove's metrics, the fixed style fit and the musical checks). With `--real DIR`, the songs in DIR are
-transferred to test-style examples and scored the same way, without a target.
+Groove2Groove's metrics, the fixed style fit and the musical checks). With
+`--real DIR`, the songs in DIR are transferred to test-style examples and scored
+the same way, without a target.
 
     python scripts/eval_transfer.py --model groove/models/weights/transfer.keras \
         --out runs/eval --styles 600 --charts 1000 --styles-per-chart 4 --seed 0 \
