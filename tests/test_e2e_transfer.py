@@ -183,14 +183,6 @@ def test_a_row_at_the_token_cap_ends_validly_and_the_others_are_unchanged(full, 
     assert capped_report.misplaced_specials == capped_report.tokens_after_eos == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="EventGrammar stops a row at max_tokens even while notes sound (it forbids EOS "
-    "then, but not the cap), so the decoder must close them: an unterminated-note repair. "
-    "Issue 13 keeps behaviour (tests/test_generation.py::test_max_tokens_caps_every_sample "
-    "asserts a note held to the cap); releasing notes before the cap is issue 14's "
-    "decoding rules",
-)
 def test_a_row_at_the_token_cap_releases_its_notes(capped):
     _, calls, cap = capped
     capped_report = next(r for ids, r in calls if len(ids) == cap)

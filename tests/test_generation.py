@@ -208,10 +208,13 @@ def test_max_tokens_caps_every_sample(lm):
     sampler = generation.make_sampler(1.0)
     ids = generation.generate_ids(model, TOKENIZER, EMPTY, 7, sampler, seed=0, num_samples=5)
     assert len(ids) == 5 and max(len(row) for row in ids) == 7
-    # A note held on and on stops at the cap: NOTE_ON and 4 one-second shifts.
+    # A note held on and on is released before the cap, with the last token: NOTE_ON,
+    # 3 one-second shifts, NOTE_OFF. Nothing is left for the decoder to close.
     (ids,) = generation.generate_ids(model, TOKENIZER, EMPTY, 5, HoldOneNote())
     assert len(ids) == 5
-    assert [n[:3] for n in notes(TOKENIZER.decode(ids))] == [(0.0, 4.0, 60)]
+    _, report = TOKENIZER.decode_score(ids)
+    assert report.repairs == 0
+    assert [n[:3] for n in notes(TOKENIZER.decode(ids))] == [(0.0, 3.0, 60)]
 
 
 def test_generation_slides_its_window_past_the_context(lm, tmp_path):

@@ -220,6 +220,9 @@ def test_cli_transfers_and_renders(model_path, tmp_path, capsys):
     midi.save(example(), style)
     out, wav = tmp_path / "out.mid", tmp_path / "out.wav"
     argv = ["transfer", str(content), str(style), "-o", str(out), "--model", str(model_path)]
+    # The untrained model samples ids at random: kept to the example's register and
+    # harmony, its bass would rarely play at all, so this test lets it roam.
+    argv += ["--no-register", "--harmony", "0"]
     assert main([*argv, "--roles", "bass,drums", "--seed", "1", "--render", str(wav)]) == 0
     assert {i.name for i in midi.to_pretty_midi(midi.load(out)).instruments} == {"Bass", "Drums"}
     assert wav.stat().st_size > 1000

@@ -28,6 +28,15 @@ def register(subparsers) -> None:
     p.add_argument(
         "--keep-melody", action="store_true", help="copy the content's melody track unchanged"
     )
+    p.add_argument(
+        "--harmony", type=float, default=None, metavar="NATS",
+        help="strength of the harmony mask: notes off the content's harmony lose this many "
+        "nats (default 3; 0 turns it off, inf forbids them)",
+    )  # fmt: skip
+    p.add_argument(
+        "--no-register", action="store_true",
+        help="let parts leave the register (and drum kit) of the style example",
+    )  # fmt: skip
     p.set_defaults(run=run)
 
 
@@ -40,6 +49,7 @@ def run(args: argparse.Namespace) -> int:
     # counted, and it is saved as it is (no round trip through pretty_midi).
     from groove import midi
     from groove.models.transfer.task import transfer_score
+    from groove.tokenizers.grammar import HARMONY_STRENGTH
 
     score = transfer_score(
         args.content,
@@ -51,6 +61,8 @@ def run(args: argparse.Namespace) -> int:
         top_p=args.top_p,
         seed=args.seed,
         keep_melody=args.keep_melody,
+        harmony=HARMONY_STRENGTH if args.harmony is None else args.harmony,
+        register=not args.no_register,
     )
     midi.save(score, out)
     print(

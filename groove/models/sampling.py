@@ -130,7 +130,8 @@ def decode(
         step: Feeds one token per row `(batch,)` int32 and returns the logits
             `(batch, vocab)` for the next token (the task owns its cache or state).
         first_logits: The logits `(batch, vocab)` for the first token.
-        grammar: An `EventGrammar` (or anything with `allowed`, `update`, `done`).
+        grammar: An `EventGrammar` (or anything with `allowed`, `update`, `done`,
+            and optionally `bias`: additive logits, e.g. the harmony mask).
         sampler: Picks each token.
         rng: The sampling's random generator.
         eos_id: The end token: forced on finished rows, and cut off the result.
@@ -142,6 +143,9 @@ def decode(
     logits = first_logits
     while not grammar.done.all():
         logits = np.asarray(logits, np.float64)
+        bias = grammar.bias() if hasattr(grammar, "bias") else None
+        if bias is not None:
+            logits = logits + bias
         token = sampler(masked(logits, grammar.allowed()), rng).astype(np.int32)
         token = np.where(grammar.done, eos_id, token).astype(np.int32)
         grammar.update(token)

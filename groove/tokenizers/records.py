@@ -37,6 +37,9 @@ from groove.midi import Score, Track
 from groove.tokenizers.base import Tokenizer
 from groove.tokenizers.events import DecodeReport
 
+# Tokenizer kinds timed in beats: their ids carry no tempo, so decoding takes one.
+BEAT_TIMED = ("beat", "duration")
+
 
 def sidecar_path(path: str | os.PathLike) -> str:
     """The tokenizer file that goes with a records file: `song.jsonl` ->
@@ -135,12 +138,12 @@ def decode_records(
         tracks: {None: ids} for a merged stream, or {Track: ids}.
         tokenizer: The tokenizer the ids belong to.
         tempo: Quarter notes per minute, for tokenizers whose tokens carry no tempo
-            (the beat tokenizer); ignored by the others.
+            (the beat and duration tokenizers); ignored by the others.
     """
-    kwargs = {"tempo": tempo} if tokenizer.kind == "beat" else {}
+    kwargs = {"tempo": tempo} if tokenizer.kind in BEAT_TIMED else {}
     if None in tracks:
         return tokenizer.decode_score(tracks[None], **kwargs)
     return tokenizer.decode_tracks_score(tracks, **kwargs)
 
 
-__all__ = ["decode_records", "read_records", "sidecar_path", "write_records"]
+__all__ = ["BEAT_TIMED", "decode_records", "read_records", "sidecar_path", "write_records"]

@@ -22,8 +22,9 @@ from groove.midi.roles import TRANSFER_ROLES, parse_role, role_of
 from groove.models import saving
 from groove.models.sampling import Sampler, compiled, decode, make_sampler
 from groove.models.transfer.preprocessor import TransferPreprocessor
+from groove.models.transfer.rules import decoding_rules
 from groove.tokenizers import Tokenizer
-from groove.tokenizers.grammar import EventGrammar
+from groove.tokenizers.grammar import HARMONY_STRENGTH, EventGrammar
 
 # Meters the shipped model was trained on (quarter notes per bar); others are cut
 # into bars all the same, with a warning.
@@ -50,6 +51,8 @@ def transfer(
     seed: int | None = None,
     keep_melody: bool = False,
     max_tokens: int | None = None,
+    harmony: float | None = HARMONY_STRENGTH,
+    register: bool = True,
 ) -> Any:
     """Play `content` again in the style of `style`.
 
@@ -67,13 +70,24 @@ def transfer(
         keep_melody: Copy the content's melody track (its highest pitched track)
             into the output unchanged.
         max_tokens: Tokens per segment and role, at most (default: the model's).
+        harmony: The harmony mask's strength: nats taken from a note whose pitch
+            class the content does not sound within half a beat (default 3: about
+            20 times less likely); 0 or None turns it off, `float("inf")` forbids.
+        register: Keep each part within the style example's register (±2
+            semitones) and, for drums, to the drum sounds the example uses.
+
+    Every part also follows rules that are always on: no note sounds past its
+    segment's end, no part ends before the segment's last bar, and no note lasts
+    more than 1.5 times the 95th percentile of the style part's note lengths (see
+    `groove.models.transfer.rules`).
 
     Returns:
         A `pretty_midi.PrettyMIDI` on the content's tempo map and bar grid.
     """
     score = transfer_score(
         content, style, model, roles=roles, temperature=temperature, top_k=top_k, top_p=top_p,
-        seed=seed, keep_melody=keep_melody, max_tokens=max_tokens,
+        seed=seed, keep_melody=keep_melody, max_tokens=max_tokens, harmony=harmony,
+        register=register,
     )  # fmt: skip
     return gmidi.to_pretty_midi(score)
 
@@ -90,6 +104,8 @@ def transfer_score(
     seed: int | None = None,
     keep_melody: bool = False,
     max_tokens: int | None = None,
+    harmony: float | None = HARMONY_STRENGTH,
+    register: bool = True,
     stats: dict[str, Any] | None = None,
 ) -> Score:
     """`transfer`, returning a `Score`. A dict passed as `stats` receives the
@@ -113,10 +129,13 @@ def transfer_score(
                 stacklevel=2,
             )
             break
-    end_steps = np.array([round(windows[k].beats * tokenizer.resolution) for k, _ in pairs])
-    drums = np.array([role == "drums" for _, role in pairs])[:, None]
-    keys = np.concatenate([np.repeat(~drums, 128, 1), np.repeat(drums, 128, 1)], axis=1)
-    grammar = EventGrammar.for_tokenizer(tokenizer, keys, end_steps, max_tokens)
+    if harmony is not None and not harmony >= 0:
+        raise ConfigError(f"harmony must be 0 or more (nats), got {harmony}")
+    rules = decoding_rules(content_score, style_score, windows, pairs, tokenizer.resolution,
+                           harmony=harmony, register=register)  # fmt: skip
+    grammar = EventGrammar.for_tokenizer(
+        tokenizer, rules.pop("keys"), rules.pop("end_steps"), max_tokens, **rules
+    )
     ids = generate_ids(model, inputs, grammar, sampler, tokenizer, seed=seed, stats=stats)
     if stats is not None:
         stats.update(segments=len(windows), roles=list(roles), rows=len(pairs))

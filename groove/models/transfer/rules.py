@@ -1,0 +1,132 @@
+"""The musical rules a transfer is decoded under: knowledge added at decoding time.
+
+`decoding_rules` turns a content song, a style example and the batch's (segment,
+role) rows into the options of `groove.tokenizers.grammar.EventGrammar`:
+
+- **the segment's length**: time stops at the segment's end, and no note sounds
+  past it;
+- **EOS only in the last bar**, so no part stops early (issue 14 found 12% of the
+  GRU's parts ending before three quarters of their segment);
+- **the register** of the style example's part, widened by `REGISTER_MARGIN`
+  semitones (drums: the drum sounds the example uses);
+- **the longest note**: `DURATION_FACTOR` times the 95th percentile of the
+  example's note lengths for that role, so no note hangs for bars;
+- **the harmony mask** (optional, on by default): NOTE_ONs whose pitch class is not
+  sounding in the content within `HARMONY_REACH` beats of the current time lose
+  `harmony` nats (see `groove.tokenizers.grammar.HARMONY_STRENGTH`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from groove.data.segments import Segment, pitched_score, role_score
+from groove.midi import Score
+
+# Semitones the register of the style's part is widened by, each side.
+REGISTER_MARGIN = 2
+# A note lasts at most this many times the style part's 95th-percentile length.
+DURATION_FACTOR = 1.5
+DURATION_PERCENTILE = 95
+# Beats either side of the current time in which a content note counts as harmony.
+HARMONY_REACH = 0.5
+
+
+def decoding_rules(
+    content: Score,
+    style: Score,
+    windows: Sequence[Segment],
+    pairs: Sequence[tuple[int, str]],
+    resolution: int,
+    *,
+    harmony: float | None,
+    register: bool = True,
+) -> dict[str, Any]:
+    """`EventGrammar` options for the rows `pairs` ((segment index, role) each).
+
+    Args:
+        content, style: The song and the style example.
+        windows: The content's segments.
+        pairs: One (segment index, role) per row of the batch.
+        resolution: Grid steps per beat of the tokenizer.
+        harmony: Nats taken from off-harmony notes; 0 or None for no harmony mask.
+        register: Keep each part within the style example's register.
+
+    Returns:
+        A dict with `keys`, `end_steps`, `eos_from`, `max_duration` and, with a
+        harmony mask, `harmony` and `harmony_strength`.
+    """
+    parts = {role: role_score(style, role) for role in dict.fromkeys(r for _, r in pairs)}
+    end = np.array([round(windows[k].beats * resolution) for k, _ in pairs], np.int64)
+    bar = np.array([round(windows[k].beats_per_bar * resolution) for k, _ in pairs], np.int64)
+    keys = np.zeros((len(pairs), 256), bool)
+    limit = np.zeros(len(pairs), np.int64)
+    for i, (_, role) in enumerate(pairs):
+        keys[i] = _keys(parts[role], role, register)
+        limit[i] = _duration_limit(parts[role], resolution)
+    rules = {"keys": keys, "end_steps": end, "eos_from": np.maximum(end - bar, 0),
+             "max_duration": limit}  # fmt: skip
+    if harmony:
+        rules["harmony"] = harmony_table(content, windows, pairs, resolution)
+        rules["harmony_strength"] = float(harmony)
+    return rules
+
+
+def _keys(part: Score, role: str, register: bool) -> np.ndarray:
+    """The 256 keys (128 pitches, then 128 drums) a row of `role` may play."""
+    keys = np.zeros(256, bool)
+    pitches = part.notes["pitch"].astype(np.int64)
+    if role == "drums":
+        if register and len(pitches):
+            keys[128 + np.unique(pitches)] = True
+        else:
+            keys[128:] = True
+    elif register and len(pitches):
+        low = max(int(pitches.min()) - REGISTER_MARGIN, 0)
+        keys[low : min(int(pitches.max()) + REGISTER_MARGIN, 127) + 1] = True
+    else:
+        keys[:128] = True
+    return keys
+
+
+def _duration_limit(part: Score, resolution: int) -> int:
+    """The longest note a row may play, in grid steps (at least a 16th)."""
+    notes = part.notes
+    if not len(notes):
+        return np.iinfo(np.int64).max // 4
+    beats = part.beats(notes["end"]) - part.beats(notes["start"])
+    longest = DURATION_FACTOR * float(np.percentile(beats, DURATION_PERCENTILE))
+    return max(round(longest * resolution), max(resolution // 4, 1))
+
+
+def harmony_table(
+    content: Score, windows: Sequence[Segment], pairs: Sequence[tuple[int, str]], resolution: int
+) -> np.ndarray:
+    """`(rows, steps + 1, 12)`: the pitch classes the content sounds within
+    `HARMONY_REACH` beats of each grid step of each row's segment (drum rows: none,
+    which constrains nothing)."""
+    score = pitched_score(content)
+    steps = max(round(w.beats * resolution) for w in windows) + 1
+    reach = HARMONY_REACH * resolution
+    tables = {}
+    for k in dict.fromkeys(k for k, _ in pairs):
+        w = windows[k]
+        n = score.notes[(score.notes["end"] > w.start) & (score.notes["start"] < w.end)]
+        table = np.zeros((steps, 12), bool)
+        origin = score.beats(np.array([w.start]))[0]
+        on = (score.beats(n["start"]) - origin) * resolution - reach
+        off = (score.beats(n["end"]) - origin) * resolution + reach
+        on = np.clip(np.floor(on), 0, steps).astype(np.int64)
+        off = np.clip(np.ceil(off), 0, steps).astype(np.int64)
+        # Few notes per segment: a loop over them is simpler than a scatter of ranges.
+        for a, b, p in zip(on.tolist(), off.tolist(), (n["pitch"] % 12).tolist(), strict=True):
+            table[a:b, p] = True
+        tables[k] = table
+    out = np.zeros((len(pairs), steps, 12), bool)
+    for i, (k, role) in enumerate(pairs):
+        if role != "drums":
+            out[i] = tables[k]
+    return out
