@@ -1,10 +1,13 @@
 """A procedural band: plays a chord chart in a `Style`.
 
 `render(chart, style, seed)` returns a `pretty_midi.PrettyMIDI` with named tracks
-(`Bass`, `Piano`, `Guitar`, `Strings`, `Drums`); `render_score` returns groove's
-`Score` (faster to save). The style fixes the character; the seed varies the detail
-the way two takes of a band differ: humanised timing and velocity, which chord tone
-a free bass note takes, ghost notes and fills.
+(`Bass`, `Piano`, `Guitar`, `Strings`, a `Melody` when the style has one, `Drums`);
+`render_score` returns groove's `Score` (faster to save). The style fixes the
+character; the seed varies the detail the way two takes of a band differ: which chord
+tone a free bass note takes, ghost notes and fills, the melody's phrases and pitches,
+and (with `humanise=True`, the old behaviour) the style's timing and velocity jitter.
+A corpus renders clean takes, and `groove.data.humanise.humanise` adds the jitter
+afterwards when a listener should hear it.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from groove.data.charts import QUALITIES, Chart, Chord
+from groove.data.melody import MELODY_TRACK, melody_notes
 from groove.data.styles import DRUM_FILL_PITCHES, GRIDS, Part, Style
 from groove.midi import TEMPO_DTYPE, TIME_SIGNATURE_DTYPE, Score, Track, make_notes
 from groove.midi.roles import TRACK_NAMES
@@ -21,6 +25,8 @@ DRUM_VELOCITY = {"X": 110, "x": 90, "o": 65, "g": 35}
 HIT_VELOCITY = {"X": 1.2, "x": 1.0, "D": 1.0, "U": 0.85, "m": 0.5}
 TIME_SIGNATURES = {"4/4": (4, 4), "3/4": (3, 4), "12/8": (12, 8)}
 HOLD_FRACTION = {"short": 0.55, "walking": 0.9, "legato": 1.0}
+# The melody's random stream within a take (see `render_score`).
+MELODY_STREAM = 7
 
 
 class _Notes:
@@ -262,12 +268,22 @@ def _drums(notes: _Notes, style: Style, track: int, grid: _Grid, rng: np.random.
             notes.add(grid.time(bar + 1, 0), grid.time(bar + 1, 0) + 0.5, 49, 110, track)
 
 
-def render_score(chart: Chart, style: Style, seed: int = 0) -> Score:
+def render_score(chart: Chart, style: Style, seed: int = 0, *, humanise: bool = True) -> Score:
     """Play `chart` in `style`; the seed varies the take, not the style.
+
+    Args:
+        chart: The chord chart.
+        style: The style.
+        seed: The take.
+        humanise: Add the style's timing and velocity jitter (`humanize_time`,
+            `humanize_velocity`), as every render did before corpora rendered clean
+            takes. False plays on the grid, at the written velocities: what a model
+            can learn to predict. The accompaniment's notes are the same either way.
 
     Returns:
         A `Score` at 480 ticks per beat with the style's tempo, the chart's time
-        signature and one track per role that plays, drums last.
+        signature and one track per role that plays, the melody after them and the
+        drums last.
     """
     rng = np.random.default_rng(seed)
     grid = _Grid(chart, style)
@@ -282,6 +298,12 @@ def render_score(chart: Chart, style: Style, seed: int = 0) -> Score:
             _bass(notes, part, len(tracks) - 1, chart, grid, rng)
         else:
             _comp(notes, role, part, len(tracks) - 1, chart, grid, rng)
+    if style.melody is not None:
+        # Its own random stream: a style with a melody plays the same accompaniment.
+        tracks.append(Track(style.melody.program, False, MELODY_TRACK))
+        take = np.random.default_rng([seed, MELODY_STREAM])
+        for start, end, pitch, velocity in melody_notes(style.melody, chart, grid, take):
+            notes.add(start, end, pitch, velocity, len(tracks) - 1)
     if style.drums:
         tracks.append(Track(0, True, "Drums"))
         _drums(notes, style, len(tracks) - 1, grid, rng)
@@ -289,7 +311,7 @@ def render_score(chart: Chart, style: Style, seed: int = 0) -> Score:
     start = np.array(notes.start)
     end = np.array(notes.end)
     velocity = np.array(notes.velocity, dtype=np.float64) * style.dynamics
-    if len(start):
+    if humanise and len(start):
         start = np.maximum(start + rng.normal(0, style.humanize_time, len(start)), 0.0)
         end = np.maximum(end, start + 0.05)
         velocity += rng.normal(0, style.humanize_velocity, len(start))
@@ -311,8 +333,8 @@ def render_score(chart: Chart, style: Style, seed: int = 0) -> Score:
     )
 
 
-def render(chart: Chart, style: Style, seed: int = 0):
+def render(chart: Chart, style: Style, seed: int = 0, *, humanise: bool = True):
     """`render_score` as a `pretty_midi.PrettyMIDI`."""
     from groove.midi import to_pretty_midi
 
-    return to_pretty_midi(render_score(chart, style, seed))
+    return to_pretty_midi(render_score(chart, style, seed, humanise=humanise))
