@@ -211,13 +211,15 @@ def test_cli_writes_triplets_and_refuses_bad_input(corpus, tmp_path, capsys):
         transfer_dataset(out, "nonexistent")
 
 
-def test_cli_max_tokens_caps_every_triplet(corpus, tmp_path):
+def test_cli_max_tokens_caps_every_triplet(corpus, triplets, tmp_path):
     out = tmp_path / "short"
     args = ["data", "triplets", str(corpus[0]), "--out", str(out), "--splits", "train", "-q"]
-    assert main([*args, "--max-tokens", "60"]) == 0
+    # A cap that the shortest triplet of the corpus fits and longer ones do not.
+    cap = min(max(len(t.style), len(t.target)) for t in read_triplets(triplets, "train"))
+    assert main([*args, "--max-tokens", str(cap)]) == 0
     manifest = json.loads((out / "triplets.json").read_text())
-    assert manifest["config"]["max_tokens"] == 60
+    assert manifest["config"]["max_tokens"] == cap
     assert manifest["splits"]["train"]["skipped"]["too_long"] > 0
     kept = list(read_triplets(out, "train"))
-    assert kept and all(max(len(t.style), len(t.target)) <= 60 for t in kept)
+    assert kept and all(max(len(t.style), len(t.target)) <= cap for t in kept)
     assert main([*args[:-1], "--out", str(tmp_path / "x"), "--max-tokens", "0"]) == 2
