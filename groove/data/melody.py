@@ -8,9 +8,10 @@ in training looks like a real song's, whose loudest line is usually a tune.
 A style owns the melody's sound and rhythm (`melody_part`: program, register, two
 one-bar rhythm motifs on the style's grid); each take (`melody_notes`) chooses the
 phrases and pitches. The rules are the textbook ones for a singable line over
-chords (Aldwell & Schachter, "Harmony and Voice Leading", 4th ed. 2011, ch. 5 on
-melodic figuration; Huron, "Sweet Anticipation", 2006, ch. 5 on melodic
-tendencies):
+chords (chord tones on the beat, passing and neighbour tones between: Aldwell &
+Schachter, "Harmony and Voice Leading", on melodic figuration; small intervals and
+a turn after a leap: Huron, "Sweet Anticipation", 2006, and von Hippel & Huron,
+"Why do skips precede reversals?", Music Perception 18(1), 2000):
 
 - phrases of 2 or 4 bars, built from a motif and its answer, that end on a long
   chord tone and leave a rest; now and then a whole phrase is silent;
@@ -21,7 +22,8 @@ tendencies):
   (post-skip reversal), and it turns at the edges of its register.
 
 Pitches come from the chord scale: the key's scale with the chord's own tones, a
-chromatic chord tone (the G# of E7 in C) replacing the scale tones a semitone from it.
+chromatic chord tone (the G# of E7 in C) replacing the scale tones a semitone either
+side of it, so no passing tone rubs against it.
 """
 
 from __future__ import annotations

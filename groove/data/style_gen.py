@@ -9,7 +9,7 @@
 - "recombined": the drums and feel (swing, tempo) of one archetype, and each
   pitched part from an archetype drawn afresh, all of one meter so every pattern
   fits the grid; then perturbed in the same way. A meter with fewer than three
-  archetypes (3/4, 12/8) adds a generated one to draw from.
+  archetypes (3/4 has only the waltz) adds a generated one to draw from.
 - "generated": every pattern written by `groove.data.patterns` from simple
   rules, then perturbed in the same way.
 
