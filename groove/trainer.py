@@ -22,6 +22,7 @@ import dataclasses
 import json
 import math
 import os
+import time
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -47,6 +48,9 @@ class TrainConfig:
         eval_every: Steps between validations and checkpoints.
         val_batches: Batches per validation; 0 is the whole split.
         seed: Seeds the weights, the data order and the augmentation.
+        max_minutes: A time budget (0: none): the run stops at the first checkpoint
+            after which one more `eval_every` steps would pass it, so a run on a
+            lent machine ends with its checkpoints written.
     """
 
     batch_size: int = 32
@@ -58,8 +62,11 @@ class TrainConfig:
     eval_every: int = 200
     val_batches: int = 0
     seed: int = 0
+    max_minutes: float = 0.0
 
     def __post_init__(self):
+        if not self.max_minutes >= 0:
+            raise ConfigError(f"max_minutes must be 0 (none) or more, got {self.max_minutes}")
         if (
             self.steps < 1
             or self.eval_every < 1
@@ -91,13 +98,30 @@ class TrainConfig:
 
 @dataclasses.dataclass(frozen=True)
 class TransferTrainConfig(TrainConfig):
-    """`groove train transfer`'s settings: the shared ones, and the style cut.
+    """`groove train transfer`'s settings: the shared ones, the style cut, and how
+    triplets are cut when they are streamed from a corpus (`--data` a corpus
+    folder from `groove data synth` rather than `groove data triplets` output).
 
     Attributes:
         style_tokens: Style examples are cut to this many tokens.
+        tokenizer: (streamed) "beat" or "duration".
+        bars: (streamed) Bars per segment.
+        max_tokens: (streamed) Longest target or style example kept, in tokens.
+        workers: (streamed) Processes cutting triplets.
     """
 
     style_tokens: int = 512
+    tokenizer: str = "beat"
+    bars: int = 8
+    max_tokens: int = 1023
+    workers: int = 1
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.tokenizer not in ("beat", "duration"):
+            raise ConfigError(f"tokenizer must be beat or duration, got {self.tokenizer!r}")
+        if min(self.style_tokens, self.bars, self.max_tokens, self.workers) < 1:
+            raise ConfigError("style_tokens, bars, max_tokens and workers must be positive")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -132,7 +156,8 @@ class _NanGuard:
         self.step = None
 
 
-def _callbacks(run_dir: Path, state: dict, guard: _NanGuard, eval_every: int):
+def _callbacks(run_dir: Path, state: dict, guard: _NanGuard, eval_every: int,
+               max_minutes: float = 0.0):  # fmt: skip
     import keras
     import numpy as np
 
@@ -167,7 +192,24 @@ def _callbacks(run_dir: Path, state: dict, guard: _NanGuard, eval_every: int):
             _save_full(self.model, run_dir / "last.keras")
             _write_json(run_dir / "run.json", state)
 
-    return [NanGuard(), Checkpoints()]
+    class TimeBudget(keras.callbacks.Callback):
+        """Stops after the checkpoint past which one more epoch would overrun."""
+
+        def __init__(self, minutes: float):
+            super().__init__()
+            self.seconds, self.start, self.last = 60.0 * minutes, None, None
+
+        def on_train_begin(self, logs=None):
+            self.start = self.last = time.monotonic()
+
+        def on_epoch_end(self, epoch, logs=None):
+            now = time.monotonic()
+            took, self.last = now - self.last, now
+            if self.seconds and now - self.start + took > self.seconds:
+                state["stopped_for_time"] = True
+                self.model.stop_training = True
+
+    return [NanGuard(), Checkpoints(), TimeBudget(max_minutes)]
 
 
 def fit(
@@ -188,8 +230,10 @@ def fit(
 
     Args:
         build: Makes the (uncompiled) model; called inside the strategy's scope.
-        train_data: `(global_batch, seed) -> tf.data.Dataset` repeating forever.
-        val_data: `global_batch -> tf.data.Dataset` of one pass, or None.
+        train_data: `(global_batch, seed) -> tf.data.Dataset` repeating forever, or
+            an endless iterator of numpy `(inputs, target)` batches.
+        val_data: `global_batch -> tf.data.Dataset` of one pass, or an iterable of
+            numpy batches (one pass), or None.
         run_dir: The run folder (see the module docstring).
         train: Training settings: a `TrainConfig` (or subclass), or its dict.
         strategy: One of `STRATEGIES`.
@@ -245,15 +289,16 @@ def fit(
                 model = keras.saving.load_model(run_dir / "last.keras")
             else:
                 model = build()
-                model.compile(_optimizer(train), _loss(), jit_compile=False)
+                # XLA under JAX (its training step is traced once per batch shape);
+                # TensorFlow's XLA cannot compile the GRU's scan, so it runs as a graph.
+                jit = keras.backend.backend() == "jax"
+                model.compile(_optimizer(train), _loss(), jit_compile=jit)
         train_ds = train_data(train.batch_size, train.seed + state["epoch"])
         val_ds = None
         if val_data is not None:
-            val_ds = val_data(train.batch_size)
-            if train.val_batches:
-                val_ds = val_ds.take(train.val_batches)
+            val_ds = _validation(val_data(train.batch_size), train.val_batches)
         guard = _NanGuard()
-        callbacks = _callbacks(run_dir, state, guard, every)
+        callbacks = _callbacks(run_dir, state, guard, every, train.max_minutes)
         tensorboard = _tensorboard(run_dir / "logs")
         callbacks += [keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=True)]
         callbacks += [tensorboard] if tensorboard is not None else []
@@ -283,6 +328,29 @@ def fit(
             f"{run_dir}: the loss or the weights became NaN by step {guard.step}; stopped; {kept}"
         )
     return model, state
+
+
+def _validation(data, batches: int):
+    """A validation set Keras can pass over once per epoch: a `tf.data.Dataset`
+    (cut to `batches`), or numpy batches held in a `keras.utils.PyDataset`."""
+    import itertools
+
+    import keras
+
+    if hasattr(data, "take"):  # tf.data
+        return data.take(batches) if batches else data
+    held = list(itertools.islice(data, batches or None))
+    if not held:
+        return None
+
+    class Held(keras.utils.PyDataset):
+        def __len__(self):
+            return len(held)
+
+        def __getitem__(self, index):
+            return held[index]
+
+    return Held()
 
 
 def _typed(train: TrainConfig | dict[str, Any]) -> TrainConfig:

@@ -96,10 +96,15 @@ def train_transfer(
     verbose: str | int = "auto",
     callbacks: list | None = None,
 ) -> tuple[Any, dict[str, Any]]:
-    """Train a one-shot `StyleTransferModel` on `groove data triplets` output.
+    """Train a one-shot `StyleTransferModel`.
 
     Args:
-        data: The triplets folder (its "train" split is trained on, "val" validates).
+        data: A triplets folder from `groove data triplets` (its "train" split is
+            trained on, "val" validates, through `tf.data`), or a corpus folder from
+            `groove data synth` (only its `manifest.json` is needed), whose
+            triplets are then cut as training goes (`groove.data.stream`), with the
+            `[train]` table's `tokenizer`, `bars`, `max_tokens` and `workers`: no
+            stored triplets and no TensorFlow needed.
         config: A preset ("tiny", "small", "base") or a TOML file (see `load_config`).
         out: The run folder; the best model is `out/model.keras`.
         strategy, mixed_precision, resume, verbose, callbacks: As in `fit`.
@@ -107,41 +112,27 @@ def train_transfer(
     Returns:
         `(model, state)` as from `fit`.
     """
-    from groove.data.pipeline import TRIPLETS, load_tokenizer
-    from groove.models.transfer.backbone import build_model
-    from groove.models.transfer.config import PRESETS, TransferDataConfig
-    from groove.models.transfer.preprocessor import TransferPreprocessor, transfer_dataset
+    from groove.data.pipeline import TRIPLETS
+    from groove.models.transfer.config import PRESETS
 
     data = Path(data)
-    manifest = _manifest(data, TRIPLETS, "groove data triplets")
-    if "train" not in manifest["splits"]:
-        raise ConfigError(f"{data}: has no train split")
     settings = load_config(config, PRESETS, TransferTrainConfig)
     train = TransferTrainConfig.from_dict(settings["train"])
+    if not (data / TRIPLETS).is_file() and (data / "manifest.json").is_file():
+        pre, batches, has_val = _streamed(data, train)
+    else:
+        pre, batches, has_val = _stored(data, train)
     model_config = dict(settings["model"])
-    tokenizer = load_tokenizer(data)
-    pre = TransferPreprocessor(
-        tokenizer,
-        TransferDataConfig(
-            bars=manifest["config"]["bars"],
-            max_tokens=manifest["config"]["max_tokens"],
-            style_tokens=train.style_tokens,
-        ),
-    )
+    tokenizer = pre.tokenizer
     spec = {"tokenizer": {"kind": tokenizer.kind, "config": tokenizer.get_config()},
             "data": pre.settings}  # fmt: skip
     preset = model_config.pop("preset")
 
     def build():
+        from groove.models.transfer.backbone import build_model
+
         return build_model(tokenizer.vocab_size, preset, **spec, **model_config)
 
-    def batches(split, batch, seed, repeat):
-        return transfer_dataset(
-            data, split, batch_size=batch, shuffle=repeat, repeat=repeat, seed=seed,
-            drop_remainder=repeat, preprocessor=pre,
-        )  # fmt: skip
-
-    has_val = "val" in manifest["splits"] and manifest["splits"]["val"]["triplets"] > 0
     return fit(
         build,
         lambda batch, seed: batches("train", batch, seed, True),
@@ -155,6 +146,84 @@ def train_transfer(
         verbose=verbose,
         callbacks=callbacks,
     )
+
+
+def _stored(data: Path, train: TransferTrainConfig):
+    """Preprocessor and batches of a `groove data triplets` folder (`tf.data`)."""
+    from groove.data.pipeline import TRIPLETS, load_tokenizer
+    from groove.models.transfer.config import TransferDataConfig
+    from groove.models.transfer.preprocessor import TransferPreprocessor, transfer_dataset
+
+    manifest = _manifest(data, TRIPLETS, "groove data triplets")
+    if "train" not in manifest["splits"]:
+        raise ConfigError(f"{data}: has no train split")
+    settings = TransferDataConfig(bars=manifest["config"]["bars"],
+                                  max_tokens=manifest["config"]["max_tokens"],
+                                  style_tokens=train.style_tokens)  # fmt: skip
+    pre = TransferPreprocessor(load_tokenizer(data), settings)
+
+    def batches(split, batch, seed, repeat):
+        return transfer_dataset(
+            data, split, batch_size=batch, shuffle=repeat, repeat=repeat, seed=seed,
+            drop_remainder=repeat, preprocessor=pre,
+        )  # fmt: skip
+
+    has_val = "val" in manifest["splits"] and manifest["splits"]["val"]["triplets"] > 0
+    return pre, batches, has_val
+
+
+def _for_backend(batches):
+    """Numpy batches as the back end's `fit` takes them: under TensorFlow a
+    `tf.data.Dataset` with variable lengths (Keras' own generator adapter fixes
+    every length its first two batches share); under JAX the iterator itself."""
+    import keras
+
+    if keras.backend.backend() != "tensorflow":
+        return batches
+    import tensorflow as tf
+
+    first = next(batches, None)
+    if first is None:  # no full batch: nothing to validate on (`fit` skips it)
+        return []
+
+    def spec(x):  # batch and length vary; a roll's 128 pitches do not
+        return tf.TensorSpec((None,) * min(x.ndim, 2) + x.shape[2:], tf.as_dtype(x.dtype))
+
+    signature = ({k: spec(v) for k, v in first[0].items()}, spec(first[1]))
+
+    def again():
+        yield first
+        yield from batches
+
+    return tf.data.Dataset.from_generator(again, output_signature=signature)
+
+
+def _streamed(data: Path, train: TransferTrainConfig):
+    """Preprocessor and batches cut on the fly from a corpus (numpy, no `tf.data`)."""
+    from groove.data.stream import stream_triplets
+    from groove.data.triplets import read_manifest
+    from groove.models.transfer.config import TransferDataConfig
+    from groove.models.transfer.preprocessor import TransferPreprocessor
+    from groove.tokenizers import get_tokenizer
+
+    manifest = read_manifest(data)
+    settings = TransferDataConfig(bars=train.bars, max_tokens=train.max_tokens,
+                                  style_tokens=train.style_tokens)  # fmt: skip
+    pre = TransferPreprocessor(get_tokenizer(train.tokenizer), settings)
+
+    def batches(split, batch, seed, repeat):
+        triplets = stream_triplets(
+            manifest, split, tokenizer=pre.tokenizer, bars=train.bars,
+            max_tokens=train.max_tokens, seed=seed, repeat=repeat, shuffle=repeat,
+            workers=train.workers if repeat else 1,
+        )  # fmt: skip
+        out = _for_backend(pre.batches(triplets, batch))
+        if repeat and isinstance(out, list):
+            raise ConfigError(f"{data}: the train split makes no batch of {batch} triplets")
+        return out
+
+    has_val = any(item["split"] == "val" for item in manifest["items"])
+    return pre, batches, has_val
 
 
 # ------------------------------------------------------------------ groove train lm

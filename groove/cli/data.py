@@ -43,7 +43,8 @@ def register(subparsers) -> None:
         description="Cut a corpus from 'groove data synth' into one-shot style-transfer "
         "triplets: content (a segment in style A, as a piano roll), style example (another "
         "chart in style B, one role) and target (the segment in style B, that role), "
-        "tokenized with the beat tokenizer and written as GZIP TFRecord shards per split.",
+        "tokenized with the beat or duration tokenizer and written as GZIP TFRecord shards "
+        "per split.",
     )
     t.add_argument("corpus", help="corpus folder (with manifest.json)")
     t.add_argument("--out", required=True, help="output folder")
@@ -57,6 +58,13 @@ def register(subparsers) -> None:
         "--splits", default="train,val,test,itest", help="splits to write (default: %(default)s)"
     )
     t.add_argument("--seed", type=int, default=0, help="seed for the style examples")
+    t.add_argument(
+        "--tokenizer",
+        default="beat",
+        choices=("beat", "duration"),
+        help="beat: NOTE_ON/NOTE_OFF events; duration: NOTE_ON + DURATION, drum hits with no "
+        "off (default: %(default)s)",
+    )
     t.add_argument(
         "--max-tokens",
         type=int,
@@ -116,6 +124,7 @@ def run_synth(args: argparse.Namespace) -> int:
 
 def run_triplets(args: argparse.Namespace) -> int:
     from groove.data.pipeline import write_triplets
+    from groove.tokenizers import get_tokenizer
 
     if args.max_tokens is not None and args.max_tokens < 1:
         raise GrooveError(f"--max-tokens must be at least 1, got {args.max_tokens}")
@@ -127,6 +136,7 @@ def run_triplets(args: argparse.Namespace) -> int:
         bars=args.bars,
         roles=csv_list(args.roles),
         seed=args.seed,
+        tokenizer=get_tokenizer(args.tokenizer),
         progress=not args.quiet,
         **limit,
     )

@@ -23,11 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from groove.data.band import render_score
-from groove.data.charts import parse_chart
-from groove.data.corpus import MANIFEST, SPLITS
+from groove.data.corpus import MANIFEST, SPLITS, render_item
 from groove.data.segments import content_roll, cut, role_score, segments
-from groove.data.styles import Style
 from groove.errors import ConfigError
 from groove.midi import Score, load
 from groove.midi.constants import METERS
@@ -125,19 +122,11 @@ def corpus_triplets(
 
     cache: dict[str, tuple[Score, list]] = {}
     renders = {item["file"]: item for item in manifest["items"]}
-    styles = {s["index"]: s for s in manifest["styles"]}
 
     def piece(file: str, chart: int) -> tuple[Score, list]:
         if file not in cache:
-            if corpus is None:
-                item = renders[file]
-                score = render_score(
-                    parse_chart(charts_info[chart]["text"], charts_info[chart]["meter"]),
-                    Style.random(styles[item["style"]]["seed"]),
-                    item["render_seed"],
-                )
-            else:
-                score = load(corpus / file)
+            # Without a folder, the notes the file would hold, made in memory.
+            score = render_item(manifest, renders[file]) if corpus is None else load(corpus / file)
             end = _bar_end(charts_info[chart], score.ticks_per_beat)
             cache[file] = (score, segments(score, bars, min_bars=(bars + 1) // 2, end=end))
         return cache[file]

@@ -12,7 +12,8 @@ ids (DURATION):
 - time past the sequence's end, and notes, durations or velocities that would
   sound past it: **no note sounds past the segment's end**;
 - keys of the wrong family (drums for a bass part), outside the part's register
-  (`keys`), or beyond `max_polyphony`; a pitch struck again while it sounds;
+  (`keys`), or beyond `max_polyphony`; a pitch struck again while it sounds
+  (DURATION streams, and NOTE_OFF streams with a `max_duration`);
 - notes longer than `max_duration` steps (the style's longest, say);
 - EOS while notes still sound, or before `eos_from` (**EOS only in the last bar**
   of a transfer segment);
@@ -183,6 +184,10 @@ class EventGrammar:
             count = self.active.sum(axis=1, keepdims=True)  # notes, a key's repeats too
             reserve = self._reserve()[:, None]
             ok = self._on_ok & (room > 0) & (count < self.max_polyphony) & (left >= count + 3)
+            # Under a length limit a sounding key may not be struck again: the decoder
+            # ends a key's oldest note first, so a re-strike would stretch it past it.
+            limited = (self.max_duration < NO_END)[:, None]
+            ok &= ~(limited & (self.active > 0)[:, self._key])
             sounding_key = (self.active > 0) & (self.onset < self.time[:, None])
             ok |= self._off_id[None, :] & sounding_key[:, self._key]
             held = self.time[:, None] - self.onset >= self.max_duration[:, None]

@@ -240,8 +240,6 @@ def test_duration_streams_never_strike_a_sounding_key_again(name):
                 assert len(hits) == len(set(hits))
 
 
-@pytest.mark.xfail(strict=True, reason="NOTE_OFF streams: a key struck again while it "
-                   "sounds resets the max_duration clock of its oldest note")  # fmt: skip
 def test_a_struck_again_note_is_bounded_too():
     """A bigram "model" that strikes NOTE_ON_60 after every shift and shifts after
     every NOTE_ON, and never wants NOTE_OFF_60 much. The grammar times the key from

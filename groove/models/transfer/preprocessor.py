@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -30,6 +30,11 @@ _PAD_VALUES = {"content": 0.0, "content_mask": 0.0, "style": 0, "role": 0, "toke
 # `transfer_dataset` without a style cut: longer than any example a corpus keeps
 # (`groove.data.triplets.MAX_TOKENS`).
 _NO_STYLE_CUT = 1 << 30
+# Target lengths (tokens, EOS included) that split streamed batches into buckets;
+# each bucket is one padded shape (see `TransferPreprocessor.batches`).
+STREAM_BUCKETS = (256, 512, 1024)
+# The longest bar a streamed batch's content is padded for, in quarter notes (12/8).
+MAX_BAR_BEATS = 6
 _DTYPES = {"content": np.float32, "content_mask": np.float32, "style": np.int32,
            "role": np.int32, "tokens": np.int32, "bar_beats": np.float32}  # fmt: skip
 
@@ -55,7 +60,9 @@ class TransferPreprocessor:
 
     def example(self, content: Any, style: Any, role: Any, target: Any = None,
                 bar_beats: Any = 4.0):  # fmt: skip
-        """One example's model inputs, as `tf` tensors (in a `tf.data` map or eagerly).
+        """One example's model inputs, as numpy arrays: the one function behind the
+        `tf.data` pipeline (through `tf.numpy_function`), the streamed batches of
+        `batches` and inference, so the three cannot drift apart.
 
         Args:
             content: uint8 `(frames, 128)` roll, the loudest sounding velocity (0:
@@ -70,21 +77,39 @@ class TransferPreprocessor:
             and with a target "tokens": BOS then the target), and with a target the pair
             `(inputs, target + EOS)`.
         """
-        import tensorflow as tf
-
-        x = tf.cast(content, tf.float32)
-        x = x / 127.0 if self.settings.velocity else tf.cast(x > 0, tf.float32)
+        x = np.asarray(content)
+        x = x.astype(np.float32) / 127.0 if self.settings.velocity else (x > 0).astype(np.float32)
         inputs = {
             "content": x,
-            "content_mask": tf.ones(tf.shape(x)[:1], tf.float32),
-            "style": style[: self.settings.style_tokens],
-            "role": role,
-            "bar_beats": tf.cast(bar_beats, tf.float32),
+            "content_mask": np.ones(x.shape[:1], np.float32),
+            "style": np.asarray(style, np.int32)[: self.settings.style_tokens],
+            "role": np.int32(role),
+            "bar_beats": np.float32(bar_beats),
         }
         if target is None:
             return inputs
-        inputs["tokens"] = tf.concat([[self.tokenizer.bos_id], target], 0)
-        return inputs, tf.concat([target, [self.tokenizer.eos_id]], 0)
+        target = np.asarray(target, np.int32)
+        inputs["tokens"] = np.concatenate([[np.int32(self.tokenizer.bos_id)], target])
+        return inputs, np.concatenate([target, [np.int32(self.tokenizer.eos_id)]])
+
+    def tf_example(self, content, style, role, target, bar_beats):
+        """`example` inside a `tf.data` map (through `tf.numpy_function`)."""
+        import tensorflow as tf
+
+        names = ("content", "content_mask", "style", "role", "bar_beats", "tokens")
+
+        def run(*args):
+            inputs, out = self.example(*args)
+            return (*(inputs[n] for n in names), out)
+
+        dtypes = [tf.as_dtype(_DTYPES[n]) for n in names] + [tf.int32]
+        values = tf.numpy_function(run, [content, style, role, target, bar_beats], dtypes)
+        shapes = {"content": [None, 128], "content_mask": [None], "style": [None], "role": [],
+                  "bar_beats": [], "tokens": [None]}  # fmt: skip
+        for name, value in zip(names, values, strict=False):
+            value.set_shape(shapes[name])
+        values[-1].set_shape([None])
+        return dict(zip(names, values[:-1], strict=True)), values[-1]
 
     @property
     def padding_values(self) -> tuple[dict[str, Any], int]:
@@ -92,19 +117,58 @@ class TransferPreprocessor:
         pad = self.tokenizer.pad_id
         return {**_PAD_VALUES, "style": pad, "tokens": pad}, pad
 
-    def pad(self, examples: Sequence[dict[str, Any]]) -> dict[str, np.ndarray]:
+    def pad(self, examples: Sequence[dict[str, Any]],
+            lengths: dict[str, int] | None = None) -> dict[str, np.ndarray]:  # fmt: skip
         """Examples (dicts of arrays or tensors) as one numpy batch, padded with
-        `padding_values` as `tf.data` pads a training batch."""
+        `padding_values` as `tf.data` pads a training batch; `lengths` pads the
+        first axis of the named inputs to at least that length."""
         values, _ = self.padding_values
+        lengths = lengths or {}
         batch = {}
         for name in examples[0]:
             rows = [np.asarray(e[name]) for e in examples]
             shape = tuple(max(s) for s in zip(*(r.shape for r in rows), strict=True))
+            if shape and name in lengths:
+                shape = (max(shape[0], lengths[name]), *shape[1:])
             out = np.full((len(rows), *shape), values[name], _DTYPES[name])
             for i, r in enumerate(rows):
                 out[(i, *(slice(0, n) for n in r.shape))] = r
             batch[name] = out
         return batch
+
+    def batches(
+        self, triplets: Iterable[Any], batch_size: int, *, buckets: Sequence[int] = STREAM_BUCKETS
+    ) -> Iterator[tuple[dict, np.ndarray]]:
+        """Padded `(inputs, target)` numpy batches of `triplets` (e.g. from
+        `groove.data.stream.stream_triplets`), as `transfer_dataset` makes them
+        from stored triplets, for a training loop with no `tf.data`.
+
+        Each batch holds examples of one bucket of target length and is padded to
+        fixed shapes: tokens to the bucket's bound, style examples to
+        `settings.style_tokens`, content to the longest bar the model knows. So a
+        compiled training step (XLA, JAX) sees a few shapes only. A bucket's last,
+        smaller batch is never emitted (the stream repeats).
+        """
+        frames = self.settings.bars * MAX_BAR_BEATS * self.settings.frames_per_beat
+        bounds = sorted({*(b for b in buckets if b <= self.settings.max_tokens),
+                         self.settings.max_tokens + 1})  # fmt: skip
+        held: dict[int, list] = {b: [] for b in bounds}
+        for t in triplets:
+            inputs, target = self.example(t.content, t.style, TRANSFER_ROLES.index(t.role),
+                                          t.target, t.bar_beats)  # fmt: skip
+            bound = next((b for b in bounds if len(target) <= b), None)
+            if bound is None or len(inputs["content"]) > frames:
+                continue  # longer than the model is made for
+            held[bound].append((inputs, target))
+            if len(held[bound]) == batch_size:
+                rows, held[bound] = held[bound], []
+                lengths = {"tokens": bound, "style": self.settings.style_tokens,
+                           "content": frames, "content_mask": frames}  # fmt: skip
+                x = self.pad([r[0] for r in rows], lengths)
+                y = np.full((batch_size, bound), self.tokenizer.pad_id, np.int32)
+                for i, (_, target) in enumerate(rows):
+                    y[i, : len(target)] = target
+                yield x, y
 
     # ------------------------------------------------------------- inference
 
@@ -234,7 +298,7 @@ def transfer_dataset(
         preprocessor = TransferPreprocessor(load_tokenizer(data_dir), settings)
     ds = triplet_records(data_dir, split, shuffle=shuffle, repeat=repeat, seed=seed)
     ds = ds.map(
-        lambda f: preprocessor.example(
+        lambda f: preprocessor.tf_example(
             f["content"], f["style"], f["role"], f["target"], f["bar_beats"]
         ),
         num_parallel_calls=tf.data.AUTOTUNE,

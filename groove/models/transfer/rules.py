@@ -114,9 +114,11 @@ def harmony_table(
     tables = {}
     for k in dict.fromkeys(k for k, _ in pairs):
         w = windows[k]
-        n = score.notes[(score.notes["end"] > w.start) & (score.notes["start"] < w.end)]
+        origin, finish = score.beats(np.array([w.start, w.end]))
+        # Notes just outside the segment reach into it too.
+        starts, ends = score.beats(score.notes["start"]), score.beats(score.notes["end"])
+        n = score.notes[(ends > origin - HARMONY_REACH) & (starts < finish + HARMONY_REACH)]
         table = np.zeros((steps, 12), bool)
-        origin = score.beats(np.array([w.start]))[0]
         on = (score.beats(n["start"]) - origin) * resolution - reach
         off = (score.beats(n["end"]) - origin) * resolution + reach
         on = np.clip(np.floor(on), 0, steps).astype(np.int64)
