@@ -43,6 +43,14 @@ def main(argv=None) -> int:
         "--split", default="test", choices=("test", "val"),
         help="val to tune decoding settings, test to report",
     )  # fmt: skip
+    p.add_argument(
+        "--corpus",
+        help="a corpus folder (its manifest.json): take its plan, options included, in "
+        "place of --styles/--charts/--styles-per-chart/--seed (which plan a corpus with the "
+        "options of corpora made before issue 14, as the shipped model's was)",
+    )
+    p.add_argument("--harmony", type=float, help="harmony-mask strength (default: groove's)")
+    p.add_argument("--no-register", action="store_true", help="no register rule")
     p.add_argument("--temperature", type=float, default=1.0)
     p.add_argument("--top-p", type=float)
     p.add_argument("--real", help="folder of real songs to transfer as well")
@@ -51,21 +59,24 @@ def main(argv=None) -> int:
 
     from groove import midi
     from groove.cli import main as groove_main
-    from groove.data.band import render_score
-    from groove.data.charts import parse_chart
-    from groove.data.corpus import plan_corpus
-    from groove.data.styles import Style
+    from groove.data.corpus import plan_corpus, render_item
+    from groove.data.triplets import read_manifest
     from groove.models import saving
     from groove.models.transfer.task import transfer_score
+    from groove.tokenizers.grammar import HARMONY_STRENGTH
 
     out = Path(args.out)
     dirs = {k: out / "test" / k for k in ("content", "style", "target", "output")}
     for d in dirs.values():
         d.mkdir(parents=True, exist_ok=True)
-    plan = plan_corpus(args.styles, args.charts, seed=args.seed,
-                       styles_per_chart=args.styles_per_chart)  # fmt: skip
-    styles = {s["index"]: s for s in plan["styles"]}
+    if args.corpus:
+        plan = read_manifest(Path(args.corpus))
+    else:
+        plan = plan_corpus(args.styles, args.charts, seed=args.seed,
+                           styles_per_chart=args.styles_per_chart)  # fmt: skip
     charts = {c["index"]: c for c in plan["charts"]}
+    options = {"harmony": HARMONY_STRENGTH if args.harmony is None else args.harmony,
+               "register": not args.no_register}  # fmt: skip
     test = [i for i in plan["items"] if i["split"] == args.split]
     by_style: dict[int, list[dict]] = {}
     by_chart: dict[int, list[dict]] = {}
@@ -74,9 +85,7 @@ def main(argv=None) -> int:
         by_chart.setdefault(item["chart"], []).append(item)
 
     def render(item):
-        chart = charts[item["chart"]]
-        style = Style.random(styles[item["style"]]["seed"])
-        return render_score(parse_chart(chart["text"], chart["meter"]), style, item["render_seed"])
+        return render_item(plan, item)
 
     rng = np.random.default_rng(args.seed)
     candidates = []
@@ -99,7 +108,7 @@ def main(argv=None) -> int:
         midi.save(style, dirs["style"] / f"{style_name}.mid")
         midi.save(render(b), dirs["target"] / f"{name}.mid")
         result = transfer_score(content, style, model, temperature=args.temperature,
-                                top_p=args.top_p, seed=n)  # fmt: skip
+                                top_p=args.top_p, seed=n, **options)  # fmt: skip
         midi.save(result, dirs["output"] / f"{name}.mid")
         bars += charts[a["chart"]]["bars"]
         print(f"{n + 1}/{len(chosen)} {name}: {time.time() - t0:.0f} s", file=sys.stderr)
@@ -121,7 +130,7 @@ def main(argv=None) -> int:
         style = render(example)
         midi.save(style, real / "style" / f"{style_name}.mid")
         result = transfer_score(song, style, model, temperature=args.temperature,
-                                top_p=args.top_p, seed=n)  # fmt: skip
+                                top_p=args.top_p, seed=n, **options)  # fmt: skip
         midi.save(result, real / "output" / f"{song.stem}__{style_name}.mid")
         print(f"real {n + 1}/{len(songs)} {song.name}", file=sys.stderr)
     return groove_main(

@@ -34,6 +34,12 @@ def register(subparsers) -> None:
         "--styles-per-chart", type=int, default=4, help="styles per chart (default: %(default)s)"
     )
     s.add_argument("--shard-size", type=int, default=64, help="files per shard")
+    s.add_argument(
+        "--plan-only",
+        action="store_true",
+        help="write manifest.json alone (its seeds are enough to stream triplets from it "
+        "with 'groove train transfer --data OUT')",
+    )
     add_quiet_option(s)
     s.set_defaults(run=run_synth)
 
@@ -111,10 +117,12 @@ def run_synth(args: argparse.Namespace) -> int:
         workers=args.workers,
         shard_size=args.shard_size,
         progress=not args.quiet,
+        plan_only=args.plan_only,
     )
     counts = Counter(item["split"] for item in manifest["items"])
     print(
-        f"{len(manifest['items'])} files in {args.out}: "
+        f"{len(manifest['items'])} {'planned renders' if args.plan_only else 'files'} in "
+        f"{args.out}: "
         + ", ".join(
             f"{split} {counts.get(split, 0)}" for split in ("train", "val", "test", "itest")
         )

@@ -252,8 +252,12 @@ def build_corpus(
     style_mix: Mapping[str, float] | None = STYLE_MIX,
     melody: float = MELODY,
     humanise: bool = False,
+    plan_only: bool = False,
 ) -> dict[str, Any]:
     """Render the corpus into `out` (resuming a run that was stopped) and return its manifest.
+
+    With `plan_only`, write the manifest alone: every seed is in it, so
+    `groove train transfer` can stream triplets from it with nothing rendered.
 
     A finished corpus folder is left as it is. A folder holding a different plan
     (other counts, seed or options) is refused rather than mixed; to resume or
@@ -285,6 +289,8 @@ def build_corpus(
     out.mkdir(parents=True, exist_ok=True)
     with atomic_open(existing, "w", encoding="utf-8") as f:
         json.dump(manifest, f, indent=1)
+    if plan_only:
+        return manifest
     shards: dict[str, list[dict]] = {}
     for item in manifest["items"]:
         shards.setdefault(item["shard"], []).append(item)
