@@ -13,10 +13,14 @@ import pytest
 
 import groove.models.transfer.backbone  # noqa: F401  (registers the model classes for load_model)
 from groove.cli import main
+from groove.data import Style, random_chart, render_score
 from groove.data.corpus import build_corpus
 from groove.data.pipeline import write_triplets
+from groove.data.segments import segments
 from groove.errors import ConfigError, TrainingError
 from groove.models.transfer.preprocessor import transfer_dataset
+from groove.models.transfer.task import transfer_score
+from groove.tokenizers import DurationTokenizer
 from groove.training import fit, load_config, train_transfer
 from tests.conftest import JAX_TWO_HOST_DEVICES, run_child
 
@@ -31,6 +35,14 @@ warmup_steps = 1
 val_batches = 2
 style_tokens = 128
 """
+# The time-aware Transformer decoder (on DurationTokenizer triplets), in 2 steps: a
+# Transformer run traces more, so it evaluates after each step to stay quick.
+TRANSFORMER = (
+    TINY.replace('preset = "tiny"\n', 'preset = "tiny"\ndecoder = "transformer"\n')
+    .replace("steps = 4", "steps = 2")
+    .replace("eval_every = 2", "eval_every = 1")
+    .replace("val_batches = 2", "val_batches = 1")
+)
 
 
 @pytest.fixture(scope="module")
@@ -42,29 +54,59 @@ def triplets(tmp_path_factory):
     return root
 
 
-def val_batch(triplets):
-    return next(iter(transfer_dataset(triplets / "triplets", "val", batch_size=4, shuffle=False)))
+@pytest.fixture(scope="module")
+def duration_triplets(triplets):
+    """The same corpus as DurationTokenizer triplets, beside the Transformer's TOML."""
+    write_triplets(triplets / "corpus", triplets / "duration", splits=("train", "val"),
+                   tokenizer=DurationTokenizer(), progress=False)  # fmt: skip
+    (triplets / "transformer.toml").write_text(TRANSFORMER)
+    return triplets
 
 
-def test_a_run_trains_checkpoints_and_reloads_with_identical_logits(triplets, tmp_path):
+@pytest.fixture(params=["gru", "transformer"])
+def recipe(request, triplets):
+    """`(decoder, triplets folder, TOML)`: the tiny GRU model on BeatTokenizer
+    triplets, or the tiny Transformer on DurationTokenizer ones."""
+    if request.param == "gru":
+        return "gru", triplets / "triplets", triplets / "tiny.toml"
+    request.getfixturevalue("duration_triplets")
+    return "transformer", triplets / "duration", triplets / "transformer.toml"
+
+
+def val_batch(data):
+    return next(iter(transfer_dataset(data, "val", batch_size=4, shuffle=False)))
+
+
+def test_a_run_trains_checkpoints_and_reloads_with_identical_logits(recipe, tmp_path):
+    decoder, data, config = recipe
+    steps = {"gru": 4, "transformer": 2}[decoder]
     run = tmp_path / "run"
-    model, state = train_transfer(
-        triplets / "triplets", str(triplets / "tiny.toml"), run, strategy="cpu", verbose=0
-    )
-    assert state["step"] == 4 and state["replicas"] == 1
+    model, state = train_transfer(data, str(config), run, strategy="cpu", verbose=0)
+    assert state["step"] == steps and state["replicas"] == 1
     assert np.isfinite(state["train_loss"]) and np.isfinite(state["best_val_loss"])
     assert {"model.keras", "last.keras", "run.json", "history.csv"} <= {
         p.name for p in run.iterdir()
     }
     assert any((run / "logs").rglob("events.out.tfevents.*"))  # TensorBoard
-    assert len((run / "history.csv").read_text().splitlines()) == 1 + 2  # header + 2 evaluations
-    x, _ = val_batch(triplets)
+    history = (run / "history.csv").read_text().splitlines()
+    assert len(history) == 1 + 2  # header + 2 evaluations
+    val = [float(line.split(",")[2]) for line in history[1:]]
+    assert val[1] < val[0], val  # a few steps already lower the validation loss
+    x, _ = val_batch(data)
     reloaded = keras.saving.load_model(run / "last.keras")
     np.testing.assert_array_equal(model(x), reloaded(x))
-    assert int(reloaded.optimizer.iterations) == 4
+    assert int(reloaded.optimizer.iterations) == steps
     best = keras.saving.load_model(run / "model.keras")  # what `groove transfer --model` takes
+    assert best.config.decoder == decoder
     assert best.data_config["style_tokens"] == 128
-    assert best.tokenizer_config["kind"] == "beat"
+    assert best.tokenizer_config["kind"] == {"gru": "beat", "transformer": "duration"}[decoder]
+    # The checkpoint generates: a bass part on the content's bars.
+    content = render_score(random_chart(1, bars=8), Style.random(3), 0)
+    style = render_score(random_chart(2, bars=8), Style.random(5), 0)
+    out = transfer_score(content, style, best, roles=["bass"], seed=0,
+                         max_tokens=48, harmony=0, register=False)  # fmt: skip
+    assert [t.name for t in out.tracks] == ["Bass"] and len(out.notes) > 0
+    assert out.notes["end"].max() <= segments(content, 8)[-1].end
 
 
 def test_training_lowers_the_validation_loss(triplets, tmp_path):
@@ -169,8 +211,14 @@ TWO_DEVICES = textwrap.dedent(
 )
 
 
-def test_mirrored_strategy_on_two_logical_cpu_devices(triplets, tmp_path):
-    args = [str(triplets / "triplets"), str(triplets / "tiny.toml"), str(tmp_path / "run")]
+def test_mirrored_strategy_on_two_logical_cpu_devices(recipe, tmp_path, request):
+    decoder, data, config = recipe
+    if decoder == "transformer":
+        # Keras builds a mirrored model on float64 ids (the replicas' MEAN batch), which
+        # TransformerDecoder.call does not cast (tests/models/test_transfer_transformer.py).
+        reason = "TransformerDecoder.call fails on float token ids"
+        request.applymarker(pytest.mark.xfail(strict=True, reason=reason))
+    args = [str(data), str(config), str(tmp_path / "run")]
     env = {**os.environ, "KERAS_BACKEND": "tensorflow", "TF_CPP_MIN_LOG_LEVEL": "3"}
     out = run_child(TWO_DEVICES, args, env)
     result = json.loads(out.strip().splitlines()[-1])
@@ -256,7 +304,7 @@ def test_a_model_trained_under_jax_loads_under_tensorflow_with_the_same_outputs(
     run_child(JAX_TRAIN_AND_SAVE, args, env)
     assert keras.backend.backend() == "tensorflow"
     model = keras.saving.load_model(run / "last.keras")
-    x, _ = val_batch(triplets)
+    x, _ = val_batch(triplets / "triplets")
     ours, theirs = np.asarray(model(x)), np.load(run / "jax_logits.npy")
     # The GRUs, the attention scan and the convs run other kernels on each back end:
     # equal up to float32 rounding.
