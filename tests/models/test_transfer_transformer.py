@@ -236,14 +236,6 @@ def test_logits_depend_on_bar_beats_only_with_time_inputs(model, blind):
 # Keras' MirroredStrategy builds a model on the MEAN of the replicas' first batches,
 # so integer inputs arrive as float64 (keras/src/backend/tensorflow/trainer.py,
 # `_maybe_symbolic_build`); the GRU's Embedding casts them, and so must the decoder.
-FLOAT_IDS = (
-    "TransformerDecoder.call takes token ids as ops.take indices without a cast to int: "
-    'float ids fail, and `groove train transfer` with decoder = "transformer" fails under '
-    'strategy = "mirrored"'
-)
-
-
-@pytest.mark.xfail(strict=True, reason=FLOAT_IDS)
 def test_float_token_ids_give_the_logits_of_int_ids(model):
     x = batch(5)
     floats = {**x, "tokens": x["tokens"].astype("float64"), "style": x["style"].astype("float64"),

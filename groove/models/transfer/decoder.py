@@ -137,6 +137,8 @@ class TransformerDecoder(layers.Layer):
 
     def call(self, tokens, memory, memory_mask, cond, bar_beats, training=False):
         """Teacher forcing: logits `(B, L, vocab)` for the token after each of `tokens`."""
+        # Ids index the shift table; a strategy may build the model on float batches.
+        tokens = ops.cast(tokens, "int32")
         memory = self.memory_proj(memory)
         end, bar = self._steps(memory_mask, bar_beats)
         time = self._times(tokens)
