@@ -20,8 +20,8 @@ from typing import Any, ClassVar
 import numpy as np
 
 from groove.errors import ConfigError, MidiError
-from groove.midi import Score, Track
-from groove.tokenizers.base import SPECIAL_TOKENS, Tokenizer, track_groups
+from groove.midi import Score
+from groove.tokenizers.base import SPECIAL_TOKENS, Tokenizer
 from groove.tokenizers.beat import BeatTokenizer
 from groove.tokenizers.events import (
     BOS,
@@ -261,12 +261,8 @@ class DurationTokenizer(Tokenizer):
         score = self.prepare(midi)
         return self._encode_notes(score, score.notes)
 
-    def encode_tracks(self, midi: Any) -> dict[Track, np.ndarray]:
-        score = self.prepare(midi)
-        return {
-            track: self._encode_notes(score, score.notes[mask])
-            for track, mask in track_groups(score).items()
-        }
+    # One stream per track through `_encode_notes`, as the grid tokenizers do.
+    encode_tracks = GridTokenizer.encode_tracks
 
     def _encode_notes(self, score: Score, notes: np.ndarray) -> np.ndarray:
         if len(notes) == 0:
