@@ -24,6 +24,7 @@ from groove.midi.score import (
 from groove.midi.smf import (
     MAX_FILE_BYTES,
     MAX_SECONDS,
+    MAX_TICK,
     from_symusic,
     load,
     save,
@@ -36,6 +37,7 @@ __all__ = [
     "KEY_SIGNATURE_DTYPE",
     "MAX_FILE_BYTES",
     "MAX_SECONDS",
+    "MAX_TICK",
     "NOTE_DTYPE",
     "PEDAL_DTYPE",
     "TEMPO_DTYPE",

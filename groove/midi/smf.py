@@ -33,6 +33,10 @@ from groove.midi.score import (
 # Limits that keep a hostile file from hanging groove or eating memory.
 MAX_FILE_BYTES = 64 * 2**20
 MAX_SECONDS = 6 * 3600.0
+# The last tick a Standard MIDI File can hold: symusic parses and writes times as
+# 32-bit signed ticks. Every time in a loaded score (note and pedal ends included,
+# tempo, time and key signatures) lies in 0..MAX_TICK, or `load` refuses the file.
+MAX_TICK = 2**31 - 1
 
 # --------------------------------------------------------------------------- loading
 
@@ -240,17 +244,18 @@ def from_symusic(sym: Any, source: str = "<symusic>", repairs: list[str] | None 
         index = len(tracks)
         tracks.append(Track(int(t.program), bool(t.is_drum), str(t.name)))
         n = t.notes.numpy()
+        # symusic's columns are int32: add in int64, or an end past 2**31 wraps
+        # around to before its start. `_check_ticks` refuses such ends.
+        start = n["time"].astype(np.int64)
         columns.append(
-            (n["time"], n["time"] + np.maximum(n["duration"], 0), n["pitch"], n["velocity"], index)
+            (start, start + np.maximum(n["duration"], 0), n["pitch"], n["velocity"], index)
         )
         if len(t.pedals):
             p = t.pedals.numpy()
             table = np.zeros(len(p["time"]), PEDAL_DTYPE)
-            table["start"], table["end"], table["track"] = (
-                p["time"],
-                p["time"] + p["duration"],
-                index,
-            )
+            table["start"] = p["time"]
+            table["end"] = table["start"] + np.maximum(p["duration"], 0)
+            table["track"] = index
             pedals.append(table)
 
     notes = np.zeros(sum(len(c[0]) for c in columns), NOTE_DTYPE)
@@ -277,9 +282,7 @@ def from_symusic(sym: Any, source: str = "<symusic>", repairs: list[str] | None 
     key_sigs = _table(
         sym.key_signatures.numpy(), KEY_SIGNATURE_DTYPE, tick="time", key="key", minor="tonality"
     )
-    if (notes["start"] < 0).any() or (tempos["tick"] < 0).any():
-        raise MidiError(source, "event times overflow (a delta time too large to add up)")
-    return Score(
+    score = Score(
         notes=sort_notes(notes),
         tracks=tracks,
         ticks_per_beat=tpb,
@@ -290,6 +293,8 @@ def from_symusic(sym: Any, source: str = "<symusic>", repairs: list[str] | None 
         repairs=repairs or [],
         source=source,
     )
+    _check_ticks(score)
+    return score
 
 
 def _mspq_to_qpm(mspq: np.ndarray) -> np.ndarray:
@@ -314,7 +319,35 @@ def _dedupe_ticks(table: np.ndarray) -> np.ndarray:
     return table[keep]
 
 
+def _check_ticks(score: Score) -> None:
+    """Refuse a score with a time outside 0..MAX_TICK or a note or pedal that ends
+    before it starts: a delta time too large to add up, whatever the tempo."""
+    tables = (
+        ("a note", score.notes, ("start", "end")),
+        ("a sustain pedal", score.pedals, ("start", "end")),
+        ("a tempo change", score.tempos, ("tick",)),
+        ("a time signature", score.time_signatures, ("tick",)),
+        ("a key signature", score.key_signatures, ("tick",)),
+    )
+    for what, table, fields in tables:
+        if len(table) == 0:
+            continue
+        for field in fields:
+            column = table[field]
+            low, high = int(column.min()), int(column.max())
+            if low < 0 or high > MAX_TICK:
+                raise MidiError(
+                    score.source,
+                    f"{what} {'ends' if field == 'end' else 'is'} at tick "
+                    f"{low if low < 0 else high}, outside MIDI's 32-bit range 0..{MAX_TICK} "
+                    "(a delta time too large to add up)",
+                )
+        if "end" in fields and (table["end"] < table["start"]).any():
+            raise MidiError(score.source, f"{what} ends before it starts (a corrupt time)")
+
+
 def _check_extent(score: Score, max_seconds: float) -> None:
+    _check_ticks(score)
     if len(score.notes) == 0:
         return
     seconds = score.duration_seconds
@@ -387,7 +420,7 @@ def save(midi: Any, path: str | os.PathLike) -> None:
     half-written.
     """
     score = load(midi)
-    if int(score.end_tick) >= 2**31:
+    if int(score.end_tick) > MAX_TICK:
         raise MidiError(path, "the score is too long for MIDI's 32-bit tick times")
     sym = to_symusic(score)
     with atomic_path(path) as tmp:
