@@ -275,3 +275,33 @@ def test_style_embedding_per_role_and_for_the_whole_example(model, model_path):
     with pytest.raises(MidiError, match="no track plays strings; tracks found:"):
         bassless = style.replace(notes=style.notes[style.notes["track"] == 0])
         groove.style_embedding(bassless, model=model, role="strings")
+
+
+def test_a_long_song_is_decoded_a_bounded_batch_at_a_time_with_the_same_result(
+    model, monkeypatch
+):
+    """Memory must not grow with the song (issue 15): rows are decoded
+    TRANSFER_BATCH_ROWS at a time, the progress callback sees each batch, and greedy
+    decoding gives the same notes as one batch of every row."""
+    from groove.models.transfer import task
+
+    content, style = song(bars=20), example()
+    whole = transfer_score(content, style, model, temperature=0)
+    rows = len(segments(content, 4)) * len(whole.tracks)
+    assert rows > 3
+    monkeypatch.setattr(task, "TRANSFER_BATCH_ROWS", 3)
+    seen = []
+    batched = transfer_score(content, style, model, temperature=0,
+                             progress=lambda done, total: seen.append((done, total)))  # fmt: skip
+    assert seen == [(min(i + 3, rows), rows) for i in range(0, rows, 3)]
+    assert [t.name for t in batched.tracks] == [t.name for t in whole.tracks]
+    np.testing.assert_array_equal(batched.notes, whole.notes)
+
+
+def test_a_song_over_the_length_limit_is_refused_naming_the_file(model, monkeypatch):
+    from groove.models.transfer import task
+
+    content = song(bars=10)
+    monkeypatch.setattr(task, "MAX_TRANSFER_SECONDS", content.duration_seconds - 1)
+    with pytest.raises(MidiError, match="minute limit of a transfer"):
+        transfer_score(content, example(), model, seed=0)

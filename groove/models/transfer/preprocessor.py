@@ -192,22 +192,37 @@ class TransferPreprocessor:
         """The model inputs of a transfer: every (segment, role) pair of the content.
 
         Segment k of role r is paired with the style example's segment k (cycling)
-        that plays r.
+        that plays r. One batch of every row: for a long song, `segment_batches`
+        gives the same rows a bounded number at a time.
 
         Returns:
             `(inputs, windows, pairs)`: the numpy input dict, the content's segments,
             and the `(segment index, role)` of each row.
         """
         windows = segments(content, self.settings.bars)
-        examples = {role: self.style_examples(style, role) for role in roles}
-        rolls = [self.roll(content, w) for w in windows]
         pairs = [(k, role) for k in range(len(windows)) for role in roles]
-        rows = [
-            self.example(rolls[k], examples[role][k % len(examples[role])],
-                         TRANSFER_ROLES.index(role), bar_beats=windows[k].beats_per_bar)
-            for k, role in pairs
-        ]  # fmt: skip
-        return self.pad(rows), windows, pairs
+        batches = self.segment_batches(content, style, windows, pairs, max(len(pairs), 1))
+        return next(batches)[0], windows, pairs
+
+    def segment_batches(self, content: Score, style: Score, windows: Sequence[Segment],
+                        pairs: Sequence[tuple[int, str]],
+                        rows: int) -> Iterator[tuple[dict[str, np.ndarray], slice]]:  # fmt: skip
+        """The inputs of `pairs` ((segment index, role) each), `rows` at a time.
+
+        Yields `(inputs, slice of pairs)`; only one batch's content rolls are held,
+        so memory does not grow with the song.
+        """
+        examples = {role: self.style_examples(style, role) for role in dict.fromkeys(
+            r for _, r in pairs)}  # fmt: skip
+        for first in range(0, len(pairs), rows):
+            chunk = slice(first, min(first + rows, len(pairs)))
+            rolls = {k: self.roll(content, windows[k]) for k, _ in pairs[chunk]}
+            batch = [
+                self.example(rolls[k], examples[role][k % len(examples[role])],
+                             TRANSFER_ROLES.index(role), bar_beats=windows[k].beats_per_bar)
+                for k, role in pairs[chunk]
+            ]  # fmt: skip
+            yield self.pad(batch), chunk
 
     def postprocess(self, content: Score, style: Score, windows: Sequence[Segment],
                     pairs: Sequence[tuple[int, str]], ids: Sequence[np.ndarray],

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import time
 import warnings
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from groove import midi as gmidi
-from groove.data.segments import pitched_score, role_score
+from groove.data.segments import pitched_score, role_score, segments
 from groove.errors import ConfigError, GrooveWarning, MidiError
 from groove.midi import Score
 from groove.midi.roles import TRANSFER_ROLES, parse_role, role_of
@@ -25,6 +26,13 @@ from groove.models.transfer.preprocessor import TransferPreprocessor
 from groove.models.transfer.rules import decoding_rules
 from groove.tokenizers import Tokenizer
 from groove.tokenizers.grammar import HARMONY_STRENGTH, EventGrammar
+
+# Rows ((segment, role) pairs) decoded in one batch: a long song is decoded a batch
+# at a time, so memory stays bounded however long the song (issue 15).
+TRANSFER_BATCH_ROWS = 64
+# The longest content a transfer takes, in seconds: a longer song is refused (cut it
+# into parts) rather than decoded for hours.
+MAX_TRANSFER_SECONDS = 3600.0
 
 # Meters the shipped model was trained on (quarter notes per bar); others are cut
 # into bars all the same, with a warning.
@@ -53,6 +61,7 @@ def transfer(
     max_tokens: int | None = None,
     harmony: float | None = HARMONY_STRENGTH,
     register: bool = True,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Any:
     """Play `content` again in the style of `style`.
 
@@ -75,6 +84,10 @@ def transfer(
             20 times less likely); 0 or None turns it off, `float("inf")` forbids.
         register: Keep each part within the style example's register (±2
             semitones) and, for drums, to the drum sounds the example uses.
+        progress: Called as `progress(rows_done, rows)` after each batch of
+            `TRANSFER_BATCH_ROWS` (segment, role) rows is decoded.
+
+    Songs longer than `MAX_TRANSFER_SECONDS` are refused with a `MidiError`.
 
     Every part also follows rules that are always on: no note sounds past its
     segment's end, no part ends before the segment's last bar, and no note lasts
@@ -87,7 +100,7 @@ def transfer(
     score = transfer_score(
         content, style, model, roles=roles, temperature=temperature, top_k=top_k, top_p=top_p,
         seed=seed, keep_melody=keep_melody, max_tokens=max_tokens, harmony=harmony,
-        register=register,
+        register=register, progress=progress,
     )  # fmt: skip
     return gmidi.to_pretty_midi(score)
 
@@ -106,6 +119,7 @@ def transfer_score(
     max_tokens: int | None = None,
     harmony: float | None = HARMONY_STRENGTH,
     register: bool = True,
+    progress: Callable[[int, int], None] | None = None,
     stats: dict[str, Any] | None = None,
 ) -> Score:
     """`transfer`, returning a `Score`. A dict passed as `stats` receives the
@@ -115,11 +129,20 @@ def transfer_score(
     style_score = gmidi.load(style)
     if not len(pitched_score(content_score).notes):
         raise MidiError(content_score.source, "the content has no notes to take the harmony from")
+    seconds = content_score.duration_seconds
+    if seconds > MAX_TRANSFER_SECONDS:
+        raise MidiError(
+            content_score.source,
+            f"the song is {seconds / 60:.0f} minutes long, over the "
+            f"{MAX_TRANSFER_SECONDS / 60:.0f}-minute limit of a transfer; cut it into parts",
+        )
     roles = _pick_roles(style_score, roles)
+    if harmony is not None and not harmony >= 0:
+        raise ConfigError(f"harmony must be 0 or more (nats), got {harmony}")
     model, tokenizer = saving.resolve(model, "transfer")
     pre = TransferPreprocessor.from_model(model, tokenizer)
     max_tokens = int(max_tokens or pre.settings.max_tokens)
-    inputs, windows, pairs = pre.segment_batch(content_score, style_score, roles)
+    windows = segments(content_score, pre.settings.bars)
     for w in windows:
         if w.beats_per_bar not in TRAINED_BAR_BEATS:
             warnings.warn(
@@ -129,16 +152,28 @@ def transfer_score(
                 stacklevel=2,
             )
             break
-    if harmony is not None and not harmony >= 0:
-        raise ConfigError(f"harmony must be 0 or more (nats), got {harmony}")
-    rules = decoding_rules(content_score, style_score, windows, pairs, tokenizer.resolution,
-                           harmony=harmony, register=register)  # fmt: skip
-    grammar = EventGrammar.for_tokenizer(
-        tokenizer, rules.pop("keys"), rules.pop("end_steps"), max_tokens, **rules
-    )
-    ids = generate_ids(model, inputs, grammar, sampler, tokenizer, seed=seed, stats=stats)
+    pairs = [(k, role) for k in range(len(windows)) for role in roles]
+    rng = np.random.default_rng(seed)
+    ids: list[np.ndarray] = []
+    totals = {"steps": 0, "encode_seconds": 0.0, "decode_seconds": 0.0}
+    batches = pre.segment_batches(content_score, style_score, windows, pairs,
+                                  TRANSFER_BATCH_ROWS)  # fmt: skip
+    for inputs, chunk in batches:
+        rules = decoding_rules(content_score, style_score, windows, pairs[chunk],
+                               tokenizer.resolution, harmony=harmony,
+                               register=register)  # fmt: skip
+        grammar = EventGrammar.for_tokenizer(
+            tokenizer, rules.pop("keys"), rules.pop("end_steps"), max_tokens, **rules
+        )
+        part: dict[str, Any] = {}
+        ids += generate_ids(model, inputs, grammar, sampler, tokenizer, seed=rng, stats=part)
+        totals["steps"] = max(totals["steps"], part["steps"])
+        totals["encode_seconds"] += part["encode_seconds"]
+        totals["decode_seconds"] += part["decode_seconds"]
+        if progress is not None:
+            progress(chunk.stop, len(pairs))
     if stats is not None:
-        stats.update(segments=len(windows), roles=list(roles), rows=len(pairs))
+        stats.update(totals, segments=len(windows), roles=list(roles), rows=len(pairs))
     melody = _melody_track(content_score) if keep_melody else None
     return pre.postprocess(content_score, style_score, windows, pairs, ids, melody)
 
@@ -179,12 +214,13 @@ def generate_ids(
     sampler: Sampler,
     tokenizer: Tokenizer,
     *,
-    seed: int | None = None,
+    seed: int | np.random.Generator | None = None,
     stats: dict[str, Any] | None = None,
 ) -> list[np.ndarray]:
     """Decode a batch of model inputs under `grammar`; one id array per row (EOS
-    dropped). The decoder's state (the GRU's, or the Transformer's key/value cache)
-    is carried from step to step, never re-run."""
+    dropped); `seed` may be a generator to draw from. The decoder's state (the
+    GRU's, or the Transformer's key/value cache) is carried from step to step, never
+    re-run."""
     from keras import ops
 
     t0 = time.perf_counter()
