@@ -261,12 +261,18 @@ class DurationTokenizer(Tokenizer):
         score = self.prepare(midi)
         return self._encode_notes(score, score.notes)
 
-    # One stream per track through `_encode_notes`, as the grid tokenizers do.
+    # One stream per track through `_note_steps` and `_encode_steps`, as the grid
+    # tokenizers do (each note put on the grid once: linear in notes and tracks).
     encode_tracks = GridTokenizer.encode_tracks
+    _encode_notes = GridTokenizer._encode_notes
+    _token_limit: ClassVar[int] = _MAX_TOKENS
 
-    def _encode_notes(self, score: Score, notes: np.ndarray) -> np.ndarray:
+    def _note_steps(self, score: Score, notes: np.ndarray) -> tuple[np.ndarray, ...]:
+        """(on, off, key, velocity) of `notes`: grid steps (a drum hit's onset
+        rounded alone), event keys and MIDI velocities; MidiError if absurdly long."""
         if len(notes) == 0:
-            return np.zeros(0, np.int32)
+            empty = np.zeros(0, np.int64)
+            return empty, empty, empty, notes["velocity"]
         start = score.beats(notes["start"]) * self.resolution
         end = score.beats(notes["end"]) * self.resolution
         drum = np.array([t.is_drum for t in score.tracks], bool)[notes["track"]]
@@ -275,18 +281,22 @@ class DurationTokenizer(Tokenizer):
         on, off = quantize(start, end)
         on[drum] = np.rint(start[drum]).astype(np.int64)
         key = notes["pitch"].astype(np.int64) + _DRUM_KEY * drum
-        return self._encode_steps(on, off, key, notes["velocity"], score.source)
+        return on, off, key, notes["velocity"]
+
+    def _token_count(self, on: np.ndarray, off: np.ndarray, key: np.ndarray, velocity) -> int:
+        """At most: per note a shift, a velocity, an ON and its DURATION pieces, and
+        the full shifts up to the last onset. A bound, so nothing is sorted first."""
+        if len(on) == 0:
+            return 0
+        pitched = key < _DRUM_KEY
+        n_duration = _runs(off[pitched] - on[pitched], self.codes.max_duration)
+        return 3 * len(on) + int(on.max()) // self.codes.max_shift + int(n_duration.sum())
 
     def _encode_steps(self, on, off, key, velocity, source) -> np.ndarray:
         """`encode_durations` of MIDI velocities, refusing absurd lengths first."""
         if len(on) == 0:
             return np.zeros(0, np.int32)
-        # At most: per note a shift, a velocity, an ON and its DURATION pieces, and the
-        # full shifts up to the last onset. A bound, so nothing is sorted first.
-        pitched = key < _DRUM_KEY
-        n_duration = _runs(off[pitched] - on[pitched], self.codes.max_duration)
-        bound = 3 * len(on) + int(on.max()) // self.codes.max_shift + int(n_duration.sum())
-        if bound > _MAX_TOKENS:
+        if self._token_count(on, off, key, velocity) > _MAX_TOKENS:
             raise MidiError(source, "the score is too long to tokenize (a corrupt time?)")
         bins = velocity_to_bin(velocity, self.velocity_bins) if self.velocity_bins else None
         return encode_durations(on, off, key, bins, self.codes)

@@ -62,24 +62,52 @@ class GridTokenizer(Tokenizer):
         return self._encode_notes(score, score.notes[keep[score.notes["track"]]])
 
     def encode_tracks(self, midi: Any) -> dict[Track, np.ndarray]:
+        # Every note goes on the grid once (one tempo map, one drum lookup), then each
+        # group of tracks is encoded from its slice: linear in notes and tracks.
         score = self.prepare(midi)
+        steps = self._note_steps(score, score.notes)
+        groups = track_groups(score)
+        shifts = sum(self._token_count(*(a[i] for a in steps)) for i in groups.values())
+        if shifts > self._token_limit:
+            raise MidiError(
+                score.source,
+                f"its {len(groups)} tracks together are too long to tokenize "
+                f"(over {self._token_limit} tokens; a corrupt time?)",
+            )
         return {
-            track: self._encode_notes(score, score.notes[mask])
-            for track, mask in track_groups(score).items()
+            track: self._encode_steps(*(a[i] for a in steps), score.source)
+            for track, i in groups.items()
         }
 
     def _encode_notes(self, score: Score, notes: np.ndarray) -> np.ndarray:
+        return self._encode_steps(*self._note_steps(score, notes), score.source)
+
+    def _note_steps(self, score: Score, notes: np.ndarray) -> tuple[np.ndarray, ...]:
+        """(on, off, key, velocity) of `notes`: grid steps, event keys (drums offset
+        by their family) and MIDI velocities; MidiError if absurdly long."""
         if len(notes) == 0:
-            return np.zeros(0, np.int32)
+            empty = np.zeros(0, np.int64)
+            return empty, empty, empty, notes["velocity"]
         on, off = quantize(self._steps(score, notes["start"]), self._steps(score, notes["end"]))
         if int(off.max()) > _MAX_SHIFT_TOKENS * self.codes.max_shift:
             raise MidiError(score.source, "the score is too long to tokenize (a corrupt time?)")
         drum = np.array([t.is_drum for t in score.tracks], bool)[notes["track"]]
         key = notes["pitch"].astype(np.int64) + self._key_families.get("DRUM", 0) * drum
-        velocity = (
-            velocity_to_bin(notes["velocity"], self.velocity_bins) if self.velocity_bins else None
-        )
-        return encode_events(on, off, key, velocity, self.codes)
+        return on, off, key, notes["velocity"]
+
+    # What `encode_tracks` limits over all its streams together: the TIME_SHIFT
+    # tokens each stream needs at least, as `_note_steps` limits one stream.
+    _token_limit: ClassVar[int] = _MAX_SHIFT_TOKENS
+
+    def _token_count(self, on: np.ndarray, off: np.ndarray, key: np.ndarray, velocity) -> int:
+        return int(off.max()) // self.codes.max_shift if len(off) else 0
+
+    def _encode_steps(self, on, off, key, velocity, source) -> np.ndarray:
+        """Ids of notes given by `_note_steps`."""
+        if len(on) == 0:
+            return np.zeros(0, np.int32)
+        bins = velocity_to_bin(velocity, self.velocity_bins) if self.velocity_bins else None
+        return encode_events(on, off, key, bins, self.codes)
 
     # ------------------------------------------------------------------ decoding
 
