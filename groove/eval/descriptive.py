@@ -18,10 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from groove.errors import ConfigError
-from groove.eval.content import MAX_FRAMES
 from groove.midi import Score
-from groove.midi.notes import as_score, notes_of, sounding
+from groove.midi.notes import as_score, notes_of
 
 RESOLUTION = 12  # grid steps per beat
 # Kernel density estimates cost samples x grid points; larger samples are thinned to
@@ -60,50 +58,83 @@ def scale_consistency(midi: Any) -> float:
     return float((_SCALES @ histogram).max() / len(notes))
 
 
-def _pianoroll_counts(midi: Any, resolution: int) -> np.ndarray:
-    """How many distinct pitches sound at each grid step (drums ignored)."""
+def _merged(start: np.ndarray, end: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The union of the spans `[start[i], end[i])` (each non-empty) as disjoint spans
+    in time order."""
+    order = np.argsort(start, kind="stable")
+    start, end = start[order], end[order]
+    reach = np.maximum.accumulate(end)
+    new_run = np.ones(len(start), bool)
+    new_run[1:] = start[1:] > reach[:-1]
+    first = np.flatnonzero(new_run)
+    last = np.append(first[1:], len(start)) - 1
+    return start[first], reach[last]
+
+
+def _pianoroll_runs(midi: Any, resolution: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """How many distinct pitches sound (drums ignored), as runs of grid steps.
+
+    Returns:
+        `(counts, lengths, steps)`: from step 0 to the last offset (`steps` steps),
+        `lengths[i]` steps in a row have `counts[i]` pitches sounding. The memory
+        grows with the notes, not with the steps.
+    """
     notes = notes_of(midi, drums=False)
     if len(notes) == 0:
-        return np.zeros(0, dtype=np.int64)
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), 0
     start = np.round(notes.start * resolution).astype(np.int64)
     # At least one step each, as `chromagram` keeps them: a very short note sounds.
     end = np.maximum(np.round(notes.end * resolution).astype(np.int64), start + 1)
     steps = int(end.max())
-    if steps > MAX_FRAMES:
-        raise ConfigError(f"the piece is {steps / resolution:.0f} beats long, too long to measure")
     # A binary piano roll, as muspy's: one pitch on two tracks sounds once.
-    return (sounding(notes.pitch, start, end, 128, steps) > 0).sum(axis=0)
+    spans = [
+        _merged(start[notes.pitch == p], end[notes.pitch == p]) for p in np.unique(notes.pitch)
+    ]
+    on = np.concatenate([s for s, _ in spans])
+    off = np.concatenate([e for _, e in spans])
+    # Every step where the count changes, with 0 and the end; +1 at onsets, -1 at offsets.
+    at, where = np.unique(np.concatenate([[0], on, off, [steps]]), return_inverse=True)
+    delta = np.zeros(len(at), np.int64)
+    np.add.at(delta, where[1 : 1 + len(on)], 1)
+    np.add.at(delta, where[1 + len(on) : -1], -1)
+    return np.cumsum(delta)[:-1], np.diff(at), steps
 
 
 def polyphony(midi: Any, resolution: int = RESOLUTION) -> float:
     """Mean number of pitches sounding, over the grid steps where at least one sounds."""
-    counts = _pianoroll_counts(midi, resolution)
+    counts, lengths, _ = _pianoroll_runs(midi, resolution)
     sounding = counts > 0
-    return float(counts[sounding].mean()) if sounding.any() else math.nan
+    if not sounding.any():
+        return math.nan
+    return float((counts * lengths)[sounding].sum() / lengths[sounding].sum())
 
 
 def polyphony_rate(midi: Any, threshold: int = 2, resolution: int = RESOLUTION) -> float:
     """Fraction of grid steps, from 0 to the last offset, with over `threshold` pitches."""
-    counts = _pianoroll_counts(midi, resolution)
-    return float((counts > threshold).mean()) if len(counts) else math.nan
+    counts, lengths, steps = _pianoroll_runs(midi, resolution)
+    return float(lengths[counts > threshold].sum() / steps) if steps else math.nan
 
 
 def empty_beat_rate(midi: Any) -> float:
     """Fraction of beats, from 0 to the last offset, in which no note (drums too) sounds.
 
     A note fills each beat it sounds in; unlike muspy, a note that ends exactly on a
-    beat does not fill the beat that starts there.
+    beat does not fill the beat that starts there. Computed from the notes' beat
+    spans (merged in time order), so the memory grows with the notes, not the beats.
     """
     notes = notes_of(midi)
     n_beats = math.ceil(notes.end_beat) if len(notes) else 0
     if n_beats == 0:
         return math.nan
     first = np.floor(notes.start).astype(np.int64)
-    last = np.maximum(np.ceil(notes.end).astype(np.int64), first + 1)
-    filled = np.zeros(n_beats + 1, dtype=np.int64)
-    np.add.at(filled, first, 1)
-    np.add.at(filled, last, -1)
-    return float((np.cumsum(filled)[:n_beats] == 0).mean())
+    last = np.minimum(np.maximum(np.ceil(notes.end).astype(np.int64), first + 1), n_beats)
+    keep = first < last
+    first, last = first[keep], last[keep]
+    if len(first) == 0:
+        return 1.0
+    runs_start, runs_end = _merged(first, last)
+    filled = int((runs_end - runs_start).sum())
+    return float((n_beats - filled) / n_beats)
 
 
 def _bar_beats(score: Score) -> float:
@@ -121,20 +152,25 @@ def groove_consistency(midi: Any, resolution: int = RESOLUTION) -> float:
     Each bar becomes a binary onset pattern on a grid of `resolution` steps per beat,
     every track (drums too) counted; the bar length comes from the first time
     signature (4/4 without one). 1 means every bar has the same onsets.
-    NaN for a piece shorter than two bars.
+    NaN for a piece shorter than two bars. Computed from the distinct onset steps,
+    so the memory grows with the notes, not the bars.
     """
     score = as_score(midi)
     notes = notes_of(score)
     bar = round(_bar_beats(score) * resolution)
     if len(notes) == 0 or bar < 1:
         return math.nan
-    step = np.round(notes.start * resolution).astype(np.int64)
-    n_bars = int(step.max()) // bar + 1
+    step = np.unique(np.round(notes.start * resolution).astype(np.int64))
+    n_bars = int(step[-1]) // bar + 1
     if n_bars < 2:
         return math.nan
-    pattern = np.zeros((n_bars, bar), dtype=bool)
-    pattern[step // bar, step % bar] = True
-    distance = np.count_nonzero(pattern[1:] != pattern[:-1])
+    # The distance of bars b and b + 1 is |A_b| + |A_b+1| - 2 |A_b & A_b+1|; summed over
+    # the neighbours, every onset counts twice except in the first and last bar, and
+    # an onset shared with the next bar is one step s with s + bar an onset too.
+    bars = step // bar
+    in_ends = np.count_nonzero(bars == 0) + np.count_nonzero(bars == n_bars - 1)
+    shared = np.count_nonzero(np.isin(step + bar, step, assume_unique=True))
+    distance = 2 * len(step) - in_ends - 2 * shared
     return float(1.0 - distance / (bar * (n_bars - 1)))
 
 

@@ -1,6 +1,9 @@
 """Descriptive metrics (muspy's, in beats) and overlapping areas, on hand-computed cases."""
 
 import math
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -83,6 +86,49 @@ def test_groove_consistency_uses_the_time_signature():
     assert groove_consistency(score) == pytest.approx(1 - 3 / 48)
     waltz = score.replace(time_signatures=np.array([(0, 3, 4)], TIME_SIGNATURE_DTYPE))
     assert groove_consistency(waltz) == 1.0
+
+
+def test_empty_beat_rate_of_a_silent_note_on_the_last_beat():
+    # A zero-length note where the piece ends sounds in no beat (it made an IndexError).
+    notes = [note(0, beats=1), note(2, beats=0)]
+    assert empty_beat_rate(score_of(notes)) == pytest.approx(0.5)
+
+
+# Issue 15, item 2: a 36-minute drum file at 1 tick per beat and 1 us per beat is
+# 2.16e9 beats; the onset grid and the beat array asked for 16 GiB and more.
+LONG_DRUMS = """
+import resource, sys
+resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))
+from groove.eval import descriptive_metrics
+from groove.midi import Track
+from tests.conftest import score_of
+beats = 2_160_000_000
+notes = [(0, 1, 36, 100, 0), (beats, beats + 1, 36, 100, 0), (0, beats + 1, 60, 100, 1)]
+score = score_of(notes, tracks=[Track(0, True, "kit"), Track(0, False, "piano")], tpb=1)
+print(repr(descriptive_metrics(score)))
+"""
+
+
+def test_metrics_of_a_very_long_piece_need_little_memory():
+    root = Path(__file__).resolve().parents[2]
+    out = subprocess.run([sys.executable, "-c", LONG_DRUMS], capture_output=True, text=True,
+                         cwd=root, timeout=300)  # fmt: skip
+    assert out.returncode == 0, out.stderr[-2000:]
+    values = eval(out.stdout, {"nan": math.nan})
+    beats = 2_160_000_000
+    # Onsets at step 0 of the first and of the last bar (48 steps), none between.
+    bars = beats * 12 // 48 + 1
+    assert values["groove_consistency"] == pytest.approx(1 - 2 / (48 * (bars - 1)))
+    assert values["empty_beat_rate"] == 0.0  # the piano holds every beat
+    assert values["polyphony"] == 1.0 and values["polyphony_rate"] == 0.0
+
+
+def test_drum_only_long_piece_counts_its_empty_beats():
+    beats = 2_160_000_000
+    kit = [Track(0, True, "kit")]
+    score = score_of([(0, 1, 36, 100, 0), (beats, beats + 1, 36, 100, 0)], tracks=kit, tpb=1)
+    assert empty_beat_rate(score) == pytest.approx(1 - 2 / (beats + 1))
+    assert math.isnan(polyphony(score))
 
 
 def test_drum_pattern_consistency_on_paper():
