@@ -2,15 +2,20 @@
 
 Each function returns a `matplotlib.figure.Figure` built without pyplot, so no
 global backend or window is involved and figures are freed with their last
-reference. `png` turns one into PNG bytes for embedding.
+reference. `png` turns one into PNG bytes for embedding. Titles, labels and legends carry file
+and folder names, so text is never read as matplotlib math (`$...$`): a name with
+dollar signs is drawn as it is.
 """
 
 from __future__ import annotations
 
+import functools
 import io
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import TypeVar
 
+import matplotlib
 import numpy as np
 from matplotlib.figure import Figure
 
@@ -38,6 +43,22 @@ SYSTEM_COLORS = {
 }
 
 
+F = TypeVar("F", bound=Callable)
+
+
+def _plain_text(fn: F) -> F:
+    """Run `fn` with math text off: every Text it makes (and every tick label drawn
+    in it) shows user text such as a folder named `a$b$` literally."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        with matplotlib.rc_context({"text.parse_math": False}):
+            return fn(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+@_plain_text
 def png(figure: Figure, dpi: int = 80) -> bytes:
     """The figure as PNG bytes."""
     buffer = io.BytesIO()
@@ -45,6 +66,7 @@ def png(figure: Figure, dpi: int = 80) -> bytes:
     return buffer.getvalue()
 
 
+@_plain_text
 def piano_rolls(pieces: Sequence[tuple[str, Score]], max_beats: float = 32.0) -> Figure:
     """Piano rolls stacked one above the other, coloured by instrument role.
 
@@ -90,6 +112,7 @@ def piano_rolls(pieces: Sequence[tuple[str, Score]], max_beats: float = 32.0) ->
     return figure
 
 
+@_plain_text
 def chroma_pair(
     content: Score, output: Score, max_beats: float = 32.0, frames_per_beat: int = 4
 ) -> Figure:
@@ -117,6 +140,7 @@ def chroma_pair(
     return figure
 
 
+@_plain_text
 def profile_grid(rows: Sequence[tuple[str, Mapping[str, StyleProfile]]]) -> Figure:
     """Style-profile heatmaps: one row per piece, one column per profile key.
 
@@ -153,6 +177,7 @@ def profile_grid(rows: Sequence[tuple[str, Mapping[str, StyleProfile]]]) -> Figu
     return figure
 
 
+@_plain_text
 def distributions(values: Mapping[str, Sequence[float]], title: str, xlabel: str) -> Figure:
     """Box plots with every value drawn as a dot, one row per group."""
     figure = Figure(figsize=(7, 0.6 + 0.55 * len(values)))
@@ -175,6 +200,7 @@ def distributions(values: Mapping[str, Sequence[float]], title: str, xlabel: str
     return figure
 
 
+@_plain_text
 def tradeoff(points: Mapping[str, tuple[Sequence[float], Sequence[float]]]) -> Figure:
     """Content preservation against style fit, one colour per system."""
     figure = Figure(figsize=(5, 4))
@@ -190,6 +216,7 @@ def tradeoff(points: Mapping[str, tuple[Sequence[float], Sequence[float]]]) -> F
     return figure
 
 
+@_plain_text
 def overlaid_histograms(columns: Mapping[str, Sequence[float]], title: str) -> Figure:
     """Histograms of one metric for several folders on shared bins."""
     figure = Figure(figsize=(4.2, 2.8))

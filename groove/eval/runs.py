@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import math
 import os
+import warnings
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from groove.errors import ConfigError
+from groove.errors import ConfigError, GrooveError, GrooveWarning
 from groove.eval.descriptive import METRICS, intra_inter_overlap, overlapping_area
 from groove.eval.style import pool_profiles
 from groove.eval.systems import (
@@ -187,7 +188,13 @@ def evaluate_transfer(
                     {"file": str(triple.output), "reason": "no target file matches its name"}
                 )
                 continue
-        done = score_triple(cache, triple, target)
+        try:
+            done = score_triple(cache, triple, target)
+        except GrooveError as e:  # a triple that cannot be measured is listed and skipped
+            reason = f"{e} (content {triple.content}, style {triple.style})"
+            skipped.append({"file": str(triple.output), "reason": reason})
+            warnings.warn(f"{triple.output}: skipped: {reason}", GrooveWarning, stacklevel=2)
+            continue
         if done is None:
             continue
         keys, results = done
@@ -281,7 +288,8 @@ def evaluate_corpus(
         A JSON-ready dict: "files" (folder -> file -> metric -> value), "summary"
         (folder -> metric -> mean, std, n), "overlap" (for each further folder:
         metric -> overlapping area and Yang & Lerch's intra/inter overlap against
-        the first folder) and "skipped".
+        the first folder) and "skipped": every file that could not be read or
+        measured (any `GrooveError`), with the reason; the run goes on without it.
     """
     if not folders:
         raise ConfigError("give at least one folder")
@@ -293,9 +301,15 @@ def evaluate_corpus(
         values = files.setdefault(str(folder), {})
         for path in _progress(midi_files(folder), progress, f"measuring {folder}"):
             score = cache.score(path)
-            if score is not None:
+            if score is None:
+                continue
+            try:
                 values[str(path)] = {name: fn(score) for name, fn in metrics.items()}
-                del cache.scores[path]  # a corpus can be large: keep numbers, not notes
+            except GrooveError as e:  # one file that cannot be measured is listed and skipped
+                reason = str(e).removeprefix(f"{path}: ")
+                skipped.append({"file": str(path), "reason": reason})
+                warnings.warn(f"{path}: skipped: {reason}", GrooveWarning, stacklevel=2)
+            del cache.scores[path]  # a corpus can be large: keep numbers, not notes
     columns = {
         folder: {name: [v[name] for v in per_file.values()] for name in metrics}
         for folder, per_file in files.items()

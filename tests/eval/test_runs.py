@@ -17,10 +17,11 @@ from matplotlib.image import imread
 
 from groove import example_path
 from groove.cli import main
+from groove.errors import ConfigError, GrooveWarning
 from groove.eval import METRICS
 from groove.eval.runs import evaluate_corpus, evaluate_transfer, match_triples, read_pairs
 from groove.eval.style import excluded_roles
-from tests.conftest import IN_CI, SHARED_MIDI
+from tests.conftest import IN_CI, SHARED_MIDI, smf, smf_track
 
 MULTITRACK = SHARED_MIDI / "miditok" / "multitrack"
 needs_shared = pytest.mark.skipif(not MULTITRACK.is_dir(), reason=f"{MULTITRACK} is absent")
@@ -225,6 +226,62 @@ def test_bad_pairs_and_folders_exit_2_with_one_line(tmp_path):
     empty.mkdir()
     result = run_cli("eval", "corpus", str(folder), str(empty), "--report", str(report))
     assert result.returncode == 0  # an empty folder has no numbers, but that is no error
+
+
+def test_corpus_skips_a_file_it_cannot_measure_and_keeps_the_others(tmp_path, capsys):
+    folder = band_and_chorale(tmp_path)
+
+    def notes_or_refuse(score):
+        if "band" in str(score.source):
+            raise ConfigError("the piece is 19000010 beats long, too long to measure")
+        return float(len(score.notes))
+
+    with pytest.warns(GrooveWarning, match=r"band\.mid: skipped: the piece is 19000010 beats"):
+        results = evaluate_corpus([folder], progress=False, metrics={"notes": notes_or_refuse})
+    assert list(results["files"][str(folder)]) == [str(folder / "chorale.mid")]
+    assert results["skipped"] == [
+        {"file": str(folder / "band.mid"), "reason": "the piece is 19000010 beats long, too long "
+         "to measure"}
+    ]  # fmt: skip
+    assert results["summary"][str(folder)]["notes"]["n"] == 1
+
+
+def long_file(path: Path) -> Path:
+    """Issue 15, item 3: one drum hit 19,000,000 beats long (1 tick per beat, 1 us per
+    beat: 19 seconds), then a piano note; 52 bytes."""
+    tempo = (0, b"\xff\x51\x03\x00\x00\x01")
+    events = [tempo, (0, b"\x99\x24\x64"), (19_000_000, b"\x89\x24\x00"), (0, b"\x90\x3c\x64"),
+              (1, b"\x80\x3c\x00")]  # fmt: skip
+    path.write_bytes(smf([smf_track(events)], tpb=1))
+    return path
+
+
+def test_corpus_with_a_very_long_file_measures_every_file(tmp_path):
+    folder = band_and_chorale(tmp_path)
+    long_file(folder / "long.mid")
+    garbage = folder / "garbage.mid"
+    garbage.write_bytes(b"MThd garbage")
+    report = tmp_path / "c.html"
+    result = run_cli("eval", "corpus", str(folder), "--report", str(report), "-q")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.count("groove: warning:") == 1 and str(garbage) in result.stderr
+    results = strict_json(tmp_path / "c.json")
+    measured = results["files"][str(folder)]
+    assert set(measured) == {str(folder / n) for n in ("band.mid", "chorale.mid", "long.mid")}
+    assert measured[str(folder / "long.mid")]["polyphony"] == 1.0
+    assert [s["file"] for s in results["skipped"]] == [str(garbage)]
+
+
+def test_corpus_report_draws_folder_names_with_dollar_signs(tmp_path):
+    # Issue 15, item 7: matplotlib read "x$_$y" as math text and raised in the report.
+    folder = band_and_chorale(tmp_path)
+    odd = tmp_path / "x$_$y"
+    shutil.copytree(folder, odd)
+    report = tmp_path / "c.html"
+    result = run_cli("eval", "corpus", str(folder), str(odd), "--report", str(report), "-q")
+    assert result.returncode == 0, result.stderr
+    assert "x$_$y" in report.read_text()
+    assert len(embedded_images(report)) == 8
 
 
 def test_corpus_of_a_folder_against_itself_overlaps_fully(tmp_path):
