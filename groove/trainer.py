@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from groove.distribute import Distribution, precision
-from groove.errors import ConfigError, TrainingError
+from groove.errors import ConfigError, GrooveWarning, TrainingError
 from groove.fileio import atomic_open
 from groove.models.saving import save_for_inference
 
@@ -287,6 +287,7 @@ def fit(
         with precision(mixed_precision), dist.scope():
             if resume:
                 model = keras.saving.load_model(run_dir / "last.keras")
+                _reconcile(model, state, run_dir, every)
             else:
                 model = build()
                 # XLA under JAX (its training step is traced once per batch shape);
@@ -394,6 +395,36 @@ def _tensorboard(log_dir: Path):
     except ImportError:
         return None
     return keras.callbacks.TensorBoard(str(log_dir), update_freq="epoch")
+
+
+def _reconcile(model, state: dict[str, Any], run_dir: Path, every: int) -> None:
+    """Make `state` (run.json) agree with the checkpoint a resumed run starts from.
+
+    A checkpoint writes model.keras (when best), then last.keras, then run.json, each
+    atomically. A run killed between the last two leaves last.keras one evaluation
+    period ahead of run.json: the optimizer's step count tells. The run then goes on
+    from the checkpoint's step, so no period is trained twice or lost, and says so:
+    only that period's losses (and, had it been the best, its best-loss record) are
+    missing from run.json and history.csv.
+    """
+    from keras import ops
+
+    done = int(ops.convert_to_numpy(model.optimizer.iterations))
+    if done == state["step"]:
+        return
+    if done < state["step"] or done % every:
+        raise TrainingError(
+            f"{run_dir}: last.keras is at step {done} but run.json at step {state['step']}; "
+            "the run folder was changed by hand: start a new run"
+        )
+    warnings.warn(
+        f"{run_dir}: the run was stopped while writing its step-{done} checkpoint "
+        f"(last.keras is at step {done}, run.json at step {state['step']}); resuming from "
+        f"step {done}, without that evaluation's losses in run.json and history.csv",
+        GrooveWarning,
+        stacklevel=3,
+    )
+    state["step"], state["epoch"] = done, done // every
 
 
 def _save_full(model, path: Path):

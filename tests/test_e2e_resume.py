@@ -20,6 +20,7 @@ import pytest
 
 from groove.cli import main
 from groove.data import build_lm_corpus
+from groove.errors import GrooveWarning, TrainingError
 from groove.training import train_lm
 
 CONFIG = """
@@ -128,3 +129,46 @@ def test_a_training_process_killed_with_sigkill_resumes_from_the_command_line(
     last = keras.saving.load_model(run / "last.keras")
     assert int(last.optimizer.iterations.numpy()) == 8  # continued, not restarted
     assert (run / "model.keras").is_file()
+
+
+class KeepFirstStateThenKill(keras.callbacks.Callback):
+    """Copies run.json after the first checkpoint, and interrupts after the second:
+    putting the copy back leaves the folder as a kill between writing the second
+    last.keras and its run.json would."""
+
+    def __init__(self, run):
+        super().__init__()
+        self.run, self.first = run, None
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch == 0:
+            self.first = (self.run / "run.json").read_text()
+        else:
+            raise KeyboardInterrupt
+
+
+def test_a_kill_between_last_keras_and_run_json_neither_repeats_nor_loses_a_period(
+    corpus, tmp_path
+):
+    run, cfg = tmp_path / "run", config(tmp_path, 6)
+    kill = KeepFirstStateThenKill(run)
+    with pytest.raises(KeyboardInterrupt):
+        train_lm(corpus, cfg, run, strategy="cpu", verbose=0, callbacks=[kill])
+    (run / "run.json").write_text(kill.first)  # run.json one period behind last.keras
+    assert json.loads(kill.first)["step"] == 2
+    with pytest.warns(GrooveWarning, match=r"stopped while writing its step-4 checkpoint"):
+        model, state = train_lm(corpus, cfg, run, strategy="cpu", resume=True, verbose=0)
+    # Steps 3-4 were not trained again: six optimizer steps in all, as run.json says.
+    assert int(model.optimizer.iterations.numpy()) == 6
+    assert state["step"] == 6 and state["epoch"] == 3
+    assert json.loads((run / "run.json").read_text())["step"] == 6
+
+
+def test_a_run_json_ahead_of_its_checkpoint_is_refused(corpus, tmp_path):
+    run, cfg = tmp_path / "run", config(tmp_path, 4)
+    with pytest.raises(KeyboardInterrupt):
+        train_lm(corpus, cfg, run, strategy="cpu", verbose=0, callbacks=[Kill()])
+    state = json.loads((run / "run.json").read_text())
+    (run / "run.json").write_text(json.dumps({**state, "step": 4, "epoch": 2}))
+    with pytest.raises(TrainingError, match=r"last\.keras is at step 2 but run\.json at step 4"):
+        train_lm(corpus, cfg, run, strategy="cpu", resume=True, verbose=0)
