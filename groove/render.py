@@ -32,6 +32,13 @@ SYSTEM_SOUNDFONTS = (
 FLUIDSYNTH_INSTALL = "apt-get install -y --no-install-recommends fluidsynth"
 DRUM_CHANNEL = 9  # General MIDI channel 10
 PERCUSSION_BANK = 128  # SoundFont bank of the GM drum kits
+# The longest audio rendered at once, in frames (one sample per channel): an hour at
+# 44.1 kHz (half an hour at 88.2 kHz). The audio is held in memory as float32 stereo,
+# 1.3 GB at this length; a longer render (a 6-hour file asked for 7.5 GB) is a
+# `RenderError` before anything is allocated. Render long pieces in parts.
+MAX_RENDER_FRAMES = 3600 * 44100
+# Frames converted to 16-bit PCM and written at a time.
+_WRITE_FRAMES = 1 << 20
 # FluidSynth synthesises in blocks of 64 samples and applies events at block
 # boundaries (FLUID_BUFSIZE); each render starts on one, so a reused synth
 # renders a file exactly as a fresh one does.
@@ -134,12 +141,19 @@ class Renderer:
         """Render a MIDI source (path, PrettyMIDI, Score...) to float32 (samples, 2).
         Notes held by the sustain pedal sound until its release."""
         score = gmidi.apply_sustain(gmidi.load(midi))
-        length = int(np.ceil((score.duration_seconds + self.tail) * self.sample_rate))
+        seconds = score.duration_seconds + self.tail
+        length = int(np.ceil(seconds * self.sample_rate))
+        if length > MAX_RENDER_FRAMES:
+            raise RenderError(
+                f"{score.source or 'the music'}: {seconds:.0f} s of audio at {self.sample_rate} Hz "
+                f"is more than the {MAX_RENDER_FRAMES:,} frames rendered at once "
+                f"({MAX_RENDER_FRAMES / self.sample_rate:.0f} s); render it in parts"
+            )
         if self.synth == "sine":
             audio = _render_sine(score, self.sample_rate, length)
         else:
             audio = self._render_fluidsynth(score, length)
-        return normalize(audio, self.peak_dbfs)
+        return _normalize_in_place(audio, self.peak_dbfs)
 
     def _render_fluidsynth(self, score: gmidi.Score, length: int) -> np.ndarray:
         fs = self._fs
@@ -158,22 +172,29 @@ class Renderer:
         channels = channel_of_track[notes["track"]].tolist()
         pitches = notes["pitch"].tolist()
         velocities = np.maximum(notes["velocity"], 1).tolist()
-        chunks, done = [], 0
+        # Filled block by block: the audio is held once, as float32.
+        audio = np.zeros((length, 2), np.float32)
+        done = 0
+
+        def pull(n: int) -> None:
+            block = fs.get_samples(n).reshape(-1, 2)
+            keep = block[: max(length - done, 0)]
+            audio[done : done + len(keep)] = keep.astype(np.float32) / 32768.0
+
         for at, on, channel, pitch, velocity in zip(
             samples, is_on.tolist(), channels, pitches, velocities
         ):
             if at > done:
-                chunks.append(fs.get_samples(at - done))
+                pull(at - done)
                 done = at
             if on:
                 fs.noteon(channel, pitch, velocity)
             else:
                 fs.noteoff(channel, pitch)
         if length > done:
-            chunks.append(fs.get_samples(length - done))
-        pcm = np.concatenate(chunks) if chunks else np.zeros(0, np.int16)
+            pull(length - done)
         self._pulled = max(done, length)
-        return (pcm.reshape(-1, 2).astype(np.float32) / 32768.0)[:length]
+        return audio
 
     def _assign_channels(self, score: gmidi.Score) -> list[int]:
         """Drums on channel 10 with a percussion bank; each program on its own channel."""
@@ -196,7 +217,7 @@ class Renderer:
 
 def _render_sine(score: gmidi.Score, sample_rate: int, length: int) -> np.ndarray:
     """Additive sines with a decaying envelope; drums as short noise bursts."""
-    out = np.zeros(length, np.float32)
+    out = np.zeros(length, np.float32)  # mono: made stereo at the end
     drum = np.array([t.is_drum for t in score.tracks] + [False], bool)[score.notes["track"]]
     starts = np.rint(score.seconds(score.notes["start"]) * sample_rate).astype(np.int64)
     ends = np.rint(score.seconds(score.notes["end"]) * sample_rate).astype(np.int64)
@@ -234,6 +255,16 @@ def normalize(audio: np.ndarray, peak_dbfs: float | None = -1.0) -> np.ndarray:
     return (audio * (10 ** (peak_dbfs / 20) / peak)).astype(np.float32)
 
 
+def _normalize_in_place(audio: np.ndarray, peak_dbfs: float | None) -> np.ndarray:
+    """`normalize`, scaling float32 `audio` in place (a long render is held once)."""
+    if peak_dbfs is None or audio.dtype != np.float32:
+        return normalize(audio, peak_dbfs)
+    peak = float(np.abs(audio).max()) if audio.size else 0.0
+    if peak > 0.0:
+        np.multiply(audio, 10 ** (peak_dbfs / 20) / peak, out=audio)
+    return audio
+
+
 def render(
     midi: Any,
     soundfont: str | os.PathLike | None = None,
@@ -249,22 +280,35 @@ def write_audio(audio: np.ndarray, path: str | os.PathLike, sample_rate: int) ->
     """Write float audio as 16-bit WAV, or FLAC when the path ends in .flac (needs
     the optional `soundfile` package). Written to a temporary file, then renamed."""
     path = os.fspath(path)
-    pcm = np.clip(np.rint(audio * 32767.0), -32768, 32767).astype("<i2")
+    channels = audio.shape[1] if audio.ndim == 2 else 1
+
+    def blocks():  # 16-bit PCM, a block at a time (a long render is not copied whole)
+        for at in range(0, len(audio), _WRITE_FRAMES):
+            chunk = audio[at : at + _WRITE_FRAMES]
+            yield np.clip(np.rint(chunk * 32767.0), -32768, 32767).astype("<i2")
+
     if path.lower().endswith(".flac"):
         try:
             import soundfile
         except ImportError:
             raise RenderError(f"{path}: FLAC output needs 'pip install soundfile'") from None
-        with atomic_path(path) as tmp:
-            soundfile.write(tmp, pcm, sample_rate, format="FLAC")
+        with (
+            atomic_path(path) as tmp,
+            soundfile.SoundFile(
+                tmp, "w", sample_rate, channels, subtype="PCM_16", format="FLAC"
+            ) as f,
+        ):
+            for pcm in blocks():
+                f.write(pcm)
         return
     if not path.lower().endswith(".wav"):
         raise RenderError(f"{path}: write .wav or .flac")
     with atomic_path(path) as tmp, wave.open(tmp, "wb") as w:
-        w.setnchannels(pcm.shape[1] if pcm.ndim == 2 else 1)
+        w.setnchannels(channels)
         w.setsampwidth(2)
         w.setframerate(sample_rate)
-        w.writeframes(pcm.tobytes())
+        for pcm in blocks():
+            w.writeframes(pcm.tobytes())
 
 
 def render_to_file(
