@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from groove.fileio import check_distinct, check_not_inputs
+
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
@@ -35,6 +37,11 @@ def run(args: argparse.Namespace) -> int:
         (MidiTokTokenizer(), "beats", "1/12 beat"),
     ]
     out = Path(args.out)
+    targets = [
+        (p, out / f"{Path(p).stem}.{tok.kind}.mid") for p in paths for tok, _, _ in tokenizers
+    ]
+    check_distinct(targets)
+    check_not_inputs([t for _, t in targets], paths)
     for path in paths:
         score = midi.load(path)
         print(f"\n{path}")

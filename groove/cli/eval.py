@@ -6,7 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from groove.cli.options import add_quiet_option
+from groove.cli.options import add_quiet_option, existing
+from groove.fileio import check_distinct, check_not_inputs
 
 
 def register(subparsers) -> None:
@@ -86,11 +87,17 @@ def _json_path(args: argparse.Namespace) -> Path:
     return Path(args.json) if args.json else Path(args.report).with_suffix(".json")
 
 
+def _check_outputs(args: argparse.Namespace, inputs: list[str]) -> None:
+    check_distinct([("--report", args.report), ("--json", _json_path(args))])
+    check_not_inputs([args.report, _json_path(args)], inputs)
+
+
 def run_transfer(args: argparse.Namespace) -> int:
     from groove.eval.report import transfer_report, write_json
     from groove.eval.runs import evaluate_transfer
     from groove.eval.tables import transfer_table
 
+    _check_outputs(args, existing(args.pairs))
     results = evaluate_transfer(
         args.content,
         args.style,
@@ -111,6 +118,7 @@ def run_corpus(args: argparse.Namespace) -> int:
     from groove.eval.runs import evaluate_corpus
     from groove.eval.tables import corpus_table
 
+    _check_outputs(args, [])
     results = evaluate_corpus(args.folders, progress=not args.quiet)
     write_json(results, _json_path(args))
     corpus_report(results, args.report)

@@ -6,7 +6,9 @@ import argparse
 import sys
 from pathlib import Path
 
+from groove.cli.options import existing
 from groove.errors import GrooveError
+from groove.fileio import check_distinct, check_not_inputs
 
 
 def register(subparsers) -> None:
@@ -49,11 +51,16 @@ def run(args: argparse.Namespace) -> int:
         raise GrooveError(f"{args.out}: write .wav or .flac, or give a folder")
     if single and len(args.midi) > 1:
         raise GrooveError(f"{len(args.midi)} inputs need a folder as --out, not {args.out}")
+    targets = {
+        path: Path(args.out) if single else Path(args.out) / f"{Path(path).stem}.{args.format}"
+        for path in args.midi
+    }
+    if len(targets) < len(args.midi):
+        raise GrooveError(f"{next(p for p in args.midi if args.midi.count(p) > 1)}: given twice")
+    check_distinct(targets.items())
+    check_not_inputs(targets.values(), existing(*args.midi, args.soundfont))
     with Renderer(args.soundfont, args.sample_rate, args.synth) as renderer:
-        for path in args.midi:
-            target = (
-                Path(args.out) if single else Path(args.out) / f"{Path(path).stem}.{args.format}"
-            )
+        for path, target in targets.items():
             audio = renderer.render(path)
             write_audio(audio, target, args.sample_rate)
             print(

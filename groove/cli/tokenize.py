@@ -11,8 +11,9 @@ import os
 import sys
 from pathlib import Path
 
-from groove.cli.options import TOKENIZER_HELP, add_quiet_option
+from groove.cli.options import TOKENIZER_HELP, add_quiet_option, existing
 from groove.errors import GrooveError
+from groove.fileio import check_distinct, check_not_inputs
 
 
 def register(subparsers) -> None:
@@ -67,6 +68,9 @@ def run_tokenize(args: argparse.Namespace) -> int:
     from groove.tokenizers import encode_files, get_tokenizer
     from groove.tokenizers.records import sidecar_path, write_records
 
+    # (A tokenizer file may be the sidecar it is written back to: the same tokenizer.)
+    check_not_inputs([args.out, sidecar_path(args.out)], args.midi)
+    check_not_inputs([args.out], existing(args.tokenizer))
     tok = get_tokenizer(args.tokenizer)
     result = encode_files(
         args.midi, tok, workers=args.workers, per_track=args.per_track, progress=not args.quiet
@@ -99,9 +103,15 @@ def run_detokenize(args: argparse.Namespace) -> int:
     single = args.out.lower().endswith((".mid", ".midi"))
     if single and len(files) > 1:
         raise GrooveError(f"{args.jsonl} holds {len(files)} files; give a folder as --out")
+    targets = {
+        name: Path(args.out) if single else Path(args.out) / (Path(name).stem + ".mid")
+        for name in files
+    }
+    check_distinct(targets.items())
+    check_not_inputs(targets.values(), existing(args.jsonl, spec))
     for name, tracks in files.items():
         score, report = decode_records(tracks, tok, tempo=args.tempo)
-        target = Path(args.out) if single else Path(args.out) / (Path(name).stem + ".mid")
+        target = targets[name]
         midi.save(score, target)
         print(f"groove: {target}: {report}", file=sys.stderr)
     return 0

@@ -5,7 +5,16 @@ from __future__ import annotations
 import argparse
 import sys
 
-from groove.cli.options import add_sampling_options, check_audio_output, csv_list, midi_output
+from groove.cli.options import (
+    add_sampling_options,
+    check_audio_output,
+    csv_list,
+    existing,
+    midi_output,
+    sampling_kwargs,
+)
+from groove.errors import ConfigError
+from groove.fileio import check_not_inputs
 
 
 def register(subparsers) -> None:
@@ -44,6 +53,13 @@ def run(args: argparse.Namespace) -> int:
     out = midi_output(args.out)
     if args.render:
         check_audio_output(args.render)
+    sampling = sampling_kwargs(args)
+    roles = None
+    if args.roles is not None:
+        roles = csv_list(args.roles)
+        if not roles:
+            raise ConfigError(f"--roles names no role ({args.roles!r}); e.g. --roles bass,drums")
+    check_not_inputs([out, args.render], existing(args.content, args.style, args.model))
 
     # transfer_score is `groove.transfer` returning a Score: its notes and tracks are
     # counted, and it is saved as it is (no round trip through pretty_midi).
@@ -55,11 +71,8 @@ def run(args: argparse.Namespace) -> int:
         args.content,
         args.style,
         args.model,
-        roles=csv_list(args.roles) if args.roles else None,
-        temperature=args.temperature,
-        top_k=args.top_k,
-        top_p=args.top_p,
-        seed=args.seed,
+        roles=roles,
+        **sampling,
         keep_melody=args.keep_melody,
         harmony=HARMONY_STRENGTH if args.harmony is None else args.harmony,
         register=not args.no_register,
