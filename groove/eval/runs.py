@@ -191,7 +191,8 @@ def evaluate_transfer(
         try:
             done = score_triple(cache, triple, target)
         except GrooveError as e:  # a triple that cannot be measured is listed and skipped
-            reason = f"{e} (content {triple.content}, style {triple.style})"
+            reason = str(e).removeprefix(f"{triple.output}: ")
+            reason = f"{reason} (content {triple.content}, style {triple.style})"
             skipped.append({"file": str(triple.output), "reason": reason})
             warnings.warn(f"{triple.output}: skipped: {reason}", GrooveWarning, stacklevel=2)
             continue

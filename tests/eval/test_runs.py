@@ -272,6 +272,26 @@ def test_corpus_with_a_very_long_file_measures_every_file(tmp_path):
     assert [s["file"] for s in results["skipped"]] == [str(garbage)]
 
 
+def test_transfer_skips_a_triple_it_cannot_measure_and_scores_the_others(tmp_path):
+    folder = band_and_chorale(tmp_path)
+    outputs = tmp_path / "out"
+    outputs.mkdir()
+    shutil.copy(folder / "chorale.mid", outputs / "chorale.mid")
+    long_file(outputs / "band.mid")  # 19,000,000 beats: too many bars to cut
+    report = tmp_path / "r.html"
+    result = run_cli(
+        *("eval", "transfer", "--content", str(folder), "--style", str(folder)),
+        *("--output", str(outputs), "--report", str(report), "-q"),
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.count(f"groove: warning: {outputs / 'band.mid'}: skipped: ") == 1
+    results = strict_json(tmp_path / "r.json")
+    assert [Path(t["output"]).name for t in results["triples"]] == ["chorale.mid"]
+    [skipped] = results["skipped"]
+    assert skipped["file"] == str(outputs / "band.mid")
+    assert not skipped["reason"].startswith(str(outputs))
+
+
 def test_corpus_report_draws_folder_names_with_dollar_signs(tmp_path):
     # Issue 15, item 7: matplotlib read "x$_$y" as math text and raised in the report.
     folder = band_and_chorale(tmp_path)
