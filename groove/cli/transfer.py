@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from groove.cli.options import (
+    add_quiet_option,
     add_sampling_options,
     check_audio_output,
     csv_list,
@@ -46,7 +47,28 @@ def register(subparsers) -> None:
         "--no-register", action="store_true",
         help="let parts leave the register (and drum kit) of the style example",
     )  # fmt: skip
+    add_quiet_option(p)
     p.set_defaults(run=run)
+
+
+class _Progress:
+    """`transfer_score`'s progress callback as a bar of (segment, role) rows on stderr
+    (on a terminal), made at the first report."""
+
+    def __init__(self, show: bool):
+        self.show, self.bar = show, None
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.bar is None:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, unit="row", desc="transferring", leave=False,
+                            disable=None if self.show else True)  # fmt: skip
+        self.bar.update(done - self.bar.n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
 
 
 def run(args: argparse.Namespace) -> int:
@@ -67,16 +89,21 @@ def run(args: argparse.Namespace) -> int:
     from groove.models.transfer.task import transfer_score
     from groove.tokenizers.grammar import HARMONY_STRENGTH
 
-    score = transfer_score(
-        args.content,
-        args.style,
-        args.model,
-        roles=roles,
-        **sampling,
-        keep_melody=args.keep_melody,
-        harmony=HARMONY_STRENGTH if args.harmony is None else args.harmony,
-        register=not args.no_register,
-    )
+    progress = _Progress(not args.quiet)
+    try:
+        score = transfer_score(
+            args.content,
+            args.style,
+            args.model,
+            roles=roles,
+            **sampling,
+            keep_melody=args.keep_melody,
+            harmony=HARMONY_STRENGTH if args.harmony is None else args.harmony,
+            register=not args.no_register,
+            progress=progress,
+        )
+    finally:
+        progress.close()
     midi.save(score, out)
     print(
         f"groove: wrote {out} ({len(score.notes)} notes, {len(score.tracks)} tracks)",
