@@ -277,9 +277,7 @@ def test_style_embedding_per_role_and_for_the_whole_example(model, model_path):
         groove.style_embedding(bassless, model=model, role="strings")
 
 
-def test_a_long_song_is_decoded_a_bounded_batch_at_a_time_with_the_same_result(
-    model, monkeypatch
-):
+def test_a_long_song_is_decoded_a_bounded_batch_at_a_time_with_the_same_result(model, monkeypatch):
     """Memory must not grow with the song (issue 15): rows are decoded
     TRANSFER_BATCH_ROWS at a time, the progress callback sees each batch, and greedy
     decoding gives the same notes as one batch of every row."""
