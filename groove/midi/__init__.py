@@ -23,8 +23,10 @@ from groove.midi.score import (
 )
 from groove.midi.smf import (
     MAX_FILE_BYTES,
+    MAX_REPAIR_BYTES,
     MAX_SECONDS,
     MAX_TICK,
+    MAX_TRACKS,
     from_symusic,
     load,
     save,
@@ -36,8 +38,10 @@ __all__ = [
     "DEFAULT_QPM",
     "KEY_SIGNATURE_DTYPE",
     "MAX_FILE_BYTES",
+    "MAX_REPAIR_BYTES",
     "MAX_SECONDS",
     "MAX_TICK",
+    "MAX_TRACKS",
     "NOTE_DTYPE",
     "PEDAL_DTYPE",
     "TEMPO_DTYPE",

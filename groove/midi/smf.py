@@ -8,7 +8,6 @@ is a `MidiError` that names the file and the reason.
 
 from __future__ import annotations
 
-import io
 import os
 import struct
 import warnings
@@ -37,6 +36,15 @@ MAX_SECONDS = 6 * 3600.0
 # 32-bit signed ticks. Every time in a loaded score (note and pedal ends included,
 # tempo, time and key signatures) lies in 0..MAX_TICK, or `load` refuses the file.
 MAX_TICK = 2**31 - 1
+# The two repairs walk the events at Python speed (about 4 MB/s): clipping
+# out-of-range data bytes in a file symusic cannot parse, and finding the last whole
+# event of a track cut short. Past this many bytes (the file, the cut track) the
+# file is refused instead, so that a repair takes about two seconds at most.
+MAX_REPAIR_BYTES = 8 * 2**20
+# The most chunks a file may hold: a header's track count is 16 bits, and walking
+# millions of tiny chunks would be slow. Tracks up to it load and tokenize in
+# linear time (65,535 one-note tracks: a few seconds).
+MAX_TRACKS = 65535
 
 # --------------------------------------------------------------------------- loading
 
@@ -137,14 +145,26 @@ def _inspect_chunks(data: bytes, source: str, max_bytes: int) -> tuple[bytes, li
         raise MidiError(source, "ticks per beat is 0, so no event has a time")
 
     repairs = []
-    pos, found = 8 + header_len, 0
+    pos, found, chunks = 8 + header_len, 0, 0
     while pos + 8 <= len(data):
         chunk_id = data[pos : pos + 4]
         length = struct.unpack(">I", data[pos + 4 : pos + 8])[0]
-        if chunk_id == b"MTrk":
-            found += 1
+        found += chunk_id == b"MTrk"
+        chunks += 1
+        if chunks > MAX_TRACKS:
+            raise MidiError(
+                source,
+                f"the file holds more than {MAX_TRACKS} chunks, the most tracks a MIDI "
+                "header can declare",
+            )
         end = pos + 8 + length
         if end > len(data):
+            if len(data) - pos - 8 > MAX_REPAIR_BYTES:
+                raise MidiError(
+                    source,
+                    f"track {found} is cut short ({len(data) - pos - 8} of {length} bytes), "
+                    f"and at over {MAX_REPAIR_BYTES} bytes too long to repair",
+                )
             repairs.append(
                 f"track {found} is cut short ({len(data) - pos - 8} of {length} bytes): "
                 "kept the notes that ended before the cut"
@@ -214,24 +234,106 @@ def _load_bytes(data: bytes, source: str, max_bytes: int) -> Score:
     try:
         sym = symusic.Score.from_midi(data)
     except Exception as first:  # symusic raises RuntimeError with a terse message
-        # Repair: mido's `clip=True` clamps out-of-range data bytes (e.g. a
-        # controller value of 168) to 127. We re-serialise and parse again.
-        sym = _parse_clipped(data, source, first)
-        repairs.append(f"clipped out-of-range data bytes to 127 (the parser said: {first})")
+        # Repair: clamp out-of-range data bytes (e.g. a controller value of 168)
+        # to 127, as mido's `clip=True` does, and parse again.
+        sym, clipped = _parse_clipped(data, source, first)
+        repairs.append(
+            f"clipped out-of-range data bytes to 127 ({clipped} of them; the parser said: {first})"
+        )
     return from_symusic(sym, source, repairs)
 
 
-def _parse_clipped(data: bytes, source: str, first: Exception) -> Any:
-    import mido
+def _parse_clipped(data: bytes, source: str, first: Exception) -> tuple[Any, int]:
+    """symusic's parse of `data` with every channel-message data byte above 127 set
+    to 127, and how many were; MidiError when that does not make it readable."""
     import symusic
 
-    try:
-        midi = mido.MidiFile(file=io.BytesIO(data), clip=True)
-        buffer = io.BytesIO()
-        midi.save(file=buffer)
-        return symusic.Score.from_midi(buffer.getvalue())
-    except Exception:
-        raise MidiError(source, f"cannot parse the MIDI events ({first})") from None
+    if len(data) > MAX_REPAIR_BYTES:
+        raise MidiError(
+            source,
+            f"cannot parse the MIDI events ({first}); at {len(data)} bytes the file is "
+            f"over the {MAX_REPAIR_BYTES}-byte limit for repairing them",
+        )
+    repaired, clipped = _clip_data_bytes(data)
+    if clipped:
+        try:
+            return symusic.Score.from_midi(repaired), clipped
+        except Exception:
+            pass
+    raise MidiError(source, f"cannot parse the MIDI events ({first})")
+
+
+def _clip_data_bytes(data: bytes) -> tuple[bytes, int]:
+    """`data` with the data bytes of its channel messages clipped to 127, and how
+    many were clipped. Only bytes change, never lengths, so every chunk header
+    still holds; `_inspect_chunks` has made every chunk whole."""
+    buffer = bytearray(data)
+    pos, clipped = 8 + struct.unpack(">I", data[4:8])[0], 0
+    while pos + 8 <= len(buffer):
+        length = struct.unpack(">I", data[pos + 4 : pos + 8])[0]
+        if data[pos : pos + 4] == b"MTrk":
+            clipped += _clip_track(buffer, pos + 8, min(pos + 8 + length, len(buffer)))
+        pos += 8 + length
+    return bytes(buffer), clipped
+
+
+# Data bytes after each system status byte that symusic reads as a message (F4, F5,
+# F9 and FD it refuses); F0 (sysex) and FF (meta) carry their own lengths.
+_SYSTEM_DATA_BYTES = {0xF1: 1, 0xF2: 2, 0xF3: 1, 0xF6: 0, 0xF7: 0, 0xF8: 0} | dict.fromkeys(
+    (0xFA, 0xFB, 0xFC, 0xFE), 0
+)
+
+
+def _clip_track(t: bytearray, i: int, stop: int) -> int:
+    """Clip, in place, the channel-message data bytes above 127 in the events of
+    `t[i:stop]` to 127; return how many there were.
+
+    The walk frames events as symusic does, so that it clips what symusic reads as
+    data: running status, which meta events leave alone and a sysex sets to its
+    own length; End of Track ends the walk, an unknown status byte stops it. One
+    pass at Python speed (about 4 MB/s), hence `MAX_REPAIR_BYTES`.
+    """
+    run, sysex, clipped = -1, False, 0  # data bytes of the running status; is it a sysex
+    while i < stop:
+        while t[i] & 0x80 and i + 1 < stop:  # the delta time
+            i += 1
+        i += 1
+        if i >= stop:
+            break
+        status = t[i]
+        if status == 0xFF or status == 0xF0:  # meta (type, length, data), sysex (length, data)
+            if status == 0xFF and i + 1 < stop and t[i + 1] == 0x2F:
+                break
+            begin, i = i, i + (2 if status == 0xFF else 1)
+            length = 0
+            while i < stop:
+                length = (length << 7) | (t[i] & 0x7F)
+                i += 1
+                if not t[i - 1] & 0x80:
+                    break
+            i += length
+            if status == 0xF0:
+                run, sysex = i - begin - 1, True
+            continue
+        if status & 0x80:
+            i += 1
+            run = (
+                (1 if 0xC0 <= status < 0xE0 else 2)
+                if status < 0xF0
+                else _SYSTEM_DATA_BYTES.get(status, -1)
+            )
+            sysex = False
+            if run < 0:
+                break
+        elif run < 0:
+            break
+        if not sysex:
+            for j in range(i, min(i + run, stop)):
+                if t[j] > 127:
+                    t[j] = 127
+                    clipped += 1
+        i += run
+    return clipped
 
 
 def from_symusic(sym: Any, source: str = "<symusic>", repairs: list[str] | None = None) -> Score:

@@ -14,7 +14,7 @@ import pytest
 
 from groove import midi
 from groove.errors import GrooveWarning, MidiError
-from tests.conftest import SHARED_MIDI, manifest, note_events, smf, smf_track
+from tests.conftest import SHARED_MIDI, manifest, note_events, smf, smf_track, vlq
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -175,3 +175,75 @@ def test_the_campaigns_nineteen_track_file_keeps_its_6850_notes():
     with pytest.warns(GrooveWarning, match="declares 1 tracks but the file holds 19"):
         score = midi.load(bytes(data))
     assert len(score.notes) == 6850
+
+
+# ------------------------------------------------- 5c. the repair of bad data bytes
+
+
+def bad_data_bytes_file() -> bytes:
+    """Out-of-range data bytes in every place symusic frames differently: running
+    status, after a meta event (which keeps it), a sysex, system common messages,
+    a pitch bend and a program change; and a 168 after End of Track, left alone."""
+    track = smf_track(
+        [
+            (0, b"\xb0\x07\xa8"),  # controller value 168
+            (0, b"\x90\x3c\xc8"),  # velocity 200
+            (10, b"\x3e\x90"),  # running status, velocity 144
+            (0, b"\xff\x01\x03abc"),  # a meta event keeps the running status
+            (0, b"\x40\xff"),  # so this is a note on, velocity 255
+            (0, b"\xf0\x03\x7e\x7f\xf7"),  # a sysex
+            (0, b"\xf3\x05"),  # song select
+            (0, b"\xf2\x01\x02"),  # song position
+            (0, b"\xc1\x90"),  # program 144
+            (0, b"\xe0\x00\xff"),  # pitch bend
+            (10, b"\x80\x3c\x00"),
+            (0, b"\x80\x3e\x00"),
+            (0, b"\x80\x40\x00"),
+        ]
+    )
+    return smf([track, smf_track([(0, b"\x91\x30\x40"), (5, b"\x81\x30\x00")])])
+
+
+def test_out_of_range_data_bytes_are_clipped_as_mido_clips_them():
+    import io
+
+    import mido
+    import symusic
+
+    data = bad_data_bytes_file()
+    with pytest.warns(GrooveWarning, match=r"clipped out-of-range data bytes to 127 \(6 of them"):
+        score = midi.load(data)
+    assert len(score.notes) == 4
+    assert sorted(score.notes["velocity"].tolist()) == [64, 127, 127, 127]
+    # mido's clip=True re-read, the slow repair this one replaces, reads the same.
+    buffer = io.BytesIO()
+    mido.MidiFile(file=io.BytesIO(data), clip=True).save(file=buffer)
+    slow = midi.from_symusic(symusic.Score.from_midi(buffer.getvalue()))
+    assert np.array_equal(score.notes, slow.notes)
+    assert score.tracks == slow.tracks
+
+
+def test_a_file_needing_repair_over_the_repair_limit_is_refused(tmp_path):
+    # A bad controller value, then a text event that makes the file 8 MiB and more.
+    text = b"x" * midi.MAX_REPAIR_BYTES
+    events = [(0, b"\xb0\x07\xa8"), (0, b"\xff\x01" + vlq(len(text)) + text), *note_events()]
+    path = tmp_path / "big.mid"
+    path.write_bytes(smf([smf_track(events)]))
+    with pytest.raises(MidiError, match="over the 8388608-byte limit for repairing them") as info:
+        midi.load(path)
+    assert str(path) in str(info.value)
+
+
+def test_a_cut_short_track_over_the_repair_limit_is_refused():
+    track = smf_track([*note_events(), (0, b"\xff\x01" + vlq(2**24) + b"x" * 2**24)])
+    data = smf([track])[: 22 + midi.MAX_REPAIR_BYTES + 1000]
+    with pytest.raises(MidiError, match=r"track 1 is cut short .* too long to repair"):
+        midi.load(data)
+
+
+def test_more_chunks_than_a_header_can_count_is_refused():
+    # 65,536 empty track chunks: the header's 16-bit count cannot say how many
+    # (this raised struct.error when the count was rewritten).
+    data = smf([smf_track([])] * (midi.MAX_TRACKS + 1), declared=1)
+    with pytest.raises(MidiError, match="more than 65535 chunks"):
+        midi.load(data)
