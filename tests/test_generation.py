@@ -324,11 +324,11 @@ def test_generate_with_a_hostile_model_and_top_k_or_top_p(hostile, tmp_path):
 @pytest.mark.parametrize(
     ("kwargs", "reason"),
     [
-        ({"num_samples": 0}, "num_samples must be at least 1"),
-        ({"seconds": 0}, "seconds must be positive"),
-        ({"seconds": -1.0}, "seconds must be positive"),
-        ({"max_tokens": 0}, "max_tokens must be at least 1"),
-        ({"temperature": -1.0}, "temperature must be positive"),
+        ({"num_samples": 0}, "num_samples must be 1 to"),
+        ({"seconds": 0}, "seconds must be more than 0"),
+        ({"seconds": -1.0}, "seconds must be more than 0"),
+        ({"max_tokens": 0}, "max_tokens must be 1 to"),
+        ({"temperature": -1.0}, "temperature must be a finite number above 0"),
         ({"top_k": 3, "top_p": 0.5}, "top_k or top_p"),
         ({"top_k": 0}, "top_k must be at least 1"),
         ({"top_p": 1.5}, "top_p must be in"),
@@ -460,9 +460,9 @@ def test_cli_renders_an_audible_wav_beside_the_midi(lm, tmp_path):
         (["-o", "{tmp}/out.txt"], "out.txt: the output must be a .mid file"),
         (["-o", "{tmp}/o.mid", "--render", "{tmp}/x.mp3"], "x.mp3: --render writes .wav or .flac"),
         (["-o", "{tmp}/o.mid", "--render", "{tmp}/x.wav", "--num-samples", "2"], "names one file"),
-        (["-o", "{tmp}/o.mid", "--num-samples", "0"], "--num-samples must be at least 1"),
+        (["-o", "{tmp}/o.mid", "--num-samples", "0"], "--num-samples must be 1 to 64"),
         (["-o", "{tmp}/o.mid", "--primer", "{tmp}/missing.mid"], "missing.mid: no such file"),
-        (["-o", "{tmp}/o.mid", "--seconds", "-2"], "seconds must be positive"),
+        (["-o", "{tmp}/o.mid", "--seconds", "-2"], "--seconds must be more than 0"),
         (["-o", "{tmp}/o.mid", "--model", "{tmp}/none.keras"], "none.keras: no such model file"),
     ],
 )

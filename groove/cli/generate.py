@@ -17,18 +17,7 @@ from groove.cli.options import (
 )
 from groove.errors import ConfigError, GrooveError
 from groove.fileio import check_not_inputs
-
-# At most 10 minutes of new music per sample: up to 48,000 tokens (80 a second,
-# `TOKENS_PER_SECOND_CAP`), a few minutes of CPU for the shipped model; more would
-# run for hours (--seconds 100000 is 8 million steps). Longer pieces: continue the
-# output with --primer.
-MAX_GENERATE_SECONDS = 600.0
-# --max-tokens at most this: as many tokens as MAX_GENERATE_SECONDS may take.
-MAX_GENERATE_TOKENS = 48_000
-# Samples per run: they are decoded as one batch, each with its own key/value cache
-# (about 1 MB each for the shipped model, and more for larger ones; 10,000 asked
-# for 10.5 GB). More samples: run again with another --seed.
-MAX_SAMPLES = 64
+from groove.models.sampling import MAX_GENERATE_SECONDS, MAX_GENERATE_TOKENS, MAX_SAMPLES
 
 
 def register(subparsers) -> None:

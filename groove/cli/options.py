@@ -10,9 +10,8 @@ from typing import Any
 
 from groove.errors import ConfigError, GrooveError
 
-# Sampling seeds are 0 to 2**32 - 1 (one 32-bit word), the seeds every random
-# generator takes; --seed outside is refused.
-MAX_SEED = 2**32 - 1
+# Sampling seeds are 0 to MAX_SEED (one 32-bit word); --seed outside is refused.
+from groove.models.sampling import MAX_SEED
 
 TOKENIZER_HELP = (
     "performance (10 ms events), beat (1/12-beat grid, drum tokens), miditok:NAME "

@@ -18,6 +18,32 @@ import numpy as np
 
 from groove.errors import ConfigError
 
+# Seeds are 0 to MAX_SEED (numpy's generators take any such integer).
+MAX_SEED = 2**32 - 1
+# At most 10 minutes of new music per sample: up to 48,000 tokens (80 a second, the
+# Music Transformer's `TOKENS_PER_SECOND_CAP`), a few minutes of CPU for the shipped
+# model; more would run for hours (100,000 s is 8 million steps). Longer pieces:
+# continue the output with it as the primer.
+MAX_GENERATE_SECONDS = 600.0
+# New tokens per sample at most: as many as MAX_GENERATE_SECONDS may take.
+MAX_GENERATE_TOKENS = 48_000
+# Samples per call: they are decoded as one batch, each with its own key/value cache
+# (about 1 MB each for the shipped model, more for larger ones; 10,000 asked for
+# 10.5 GB). More samples: call again with another seed.
+MAX_SAMPLES = 64
+
+
+def seeded(seed: Any) -> np.random.Generator:
+    """The sampling generator of `seed` (None: fresh entropy; a Generator is used as
+    it is); a `ConfigError` for anything but an integer 0 to `MAX_SEED`."""
+    if seed is None or isinstance(seed, np.random.Generator):
+        return np.random.default_rng(seed)
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise ConfigError(f"seed must be an integer 0 to {MAX_SEED}, got {seed!r}")
+    if not 0 <= seed <= MAX_SEED:
+        raise ConfigError(f"seed must be 0 to {MAX_SEED}, got {seed}")
+    return np.random.default_rng(int(seed))
+
 
 def _softmax(logits: np.ndarray) -> np.ndarray:
     z = logits - logits.max(axis=-1, keepdims=True)
@@ -50,8 +76,8 @@ class TemperatureSampler(Sampler):
     """Sample from softmax(logits / temperature); lower is more conservative."""
 
     def __init__(self, temperature: float = 1.0):
-        if not temperature > 0:
-            raise ConfigError(f"temperature must be positive, got {temperature}")
+        if not 0 < temperature < float("inf"):
+            raise ConfigError(f"temperature must be a finite number above 0, got {temperature}")
         self.temperature = float(temperature)
 
     def _filter(self, logits: np.ndarray) -> np.ndarray:

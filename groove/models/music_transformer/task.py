@@ -20,7 +20,16 @@ import numpy as np
 from groove.errors import ConfigError
 from groove.models import saving
 from groove.models.music_transformer.preprocessor import MusicTransformerPreprocessor
-from groove.models.sampling import Sampler, compiled, decode, make_sampler
+from groove.models.sampling import (
+    MAX_GENERATE_SECONDS,
+    MAX_GENERATE_TOKENS,
+    MAX_SAMPLES,
+    Sampler,
+    compiled,
+    decode,
+    make_sampler,
+    seeded,
+)
 from groove.tokenizers import Tokenizer
 from groove.tokenizers.grammar import NO_END, EventGrammar, event_codes
 
@@ -73,23 +82,27 @@ def generate(
         A list of `num_samples` `pretty_midi.PrettyMIDI` (one per sample, also for
         one sample: `[pm] = groove.generate(...)`).
     """
-    model, tokenizer = saving.resolve(model, "music_transformer")
-    if num_samples < 1:
-        raise ConfigError(f"num_samples must be at least 1, got {num_samples}")
-    if seconds is not None and not seconds > 0:
-        raise ConfigError(f"seconds must be positive, got {seconds}")
+    if not 1 <= num_samples <= MAX_SAMPLES:
+        raise ConfigError(f"num_samples must be 1 to {MAX_SAMPLES}, got {num_samples}")
+    if seconds is not None and not 0 < seconds <= MAX_GENERATE_SECONDS:
+        raise ConfigError(
+            f"seconds must be more than 0 and at most {MAX_GENERATE_SECONDS:g}, got {seconds}"
+            " (continue the output as a primer for longer music)"
+        )
     if max_tokens is None:
         max_tokens = (
             DEFAULT_MAX_TOKENS if seconds is None else math.ceil(seconds * TOKENS_PER_SECOND_CAP)
         )
-    if max_tokens < 1:
-        raise ConfigError(f"max_tokens must be at least 1, got {max_tokens}")
+    if not 1 <= max_tokens <= MAX_GENERATE_TOKENS:
+        raise ConfigError(f"max_tokens must be 1 to {MAX_GENERATE_TOKENS}, got {max_tokens}")
+    seeded(seed)  # (a ConfigError for a bad seed before any work)
+    sampler = sampler or make_sampler(temperature, top_k, top_p)
+    model, tokenizer = saving.resolve(model, "music_transformer")
     event_codes(tokenizer)  # (a ConfigError before any work for another tokenizer)
     if seconds is not None and not hasattr(tokenizer, "time_step"):
         raise ConfigError(f"seconds needs a tokenizer timed in seconds, not {tokenizer.kind}")
     pre = MusicTransformerPreprocessor(tokenizer)
     primer_ids = pre.generate_preprocess(primer)
-    sampler = sampler or make_sampler(temperature, top_k, top_p)
     new = generate_ids(
         model, tokenizer, primer_ids, max_tokens, sampler, seed=seed,
         num_samples=num_samples, seconds=seconds, style=style,
@@ -129,7 +142,7 @@ def generate_ids(
     grammar.prime(primer_ids, steps)
     decoder = CachedDecoder(model, batch, _style_batch(model, style, batch))
     first = decoder.start(MusicTransformerPreprocessor(tokenizer).prompt(primer_ids, batch))
-    rng = np.random.default_rng(seed)
+    rng = seeded(seed)
     return decode(decoder.step, first, grammar, sampler, rng, tokenizer.eos_id)
 
 

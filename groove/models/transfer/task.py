@@ -21,7 +21,7 @@ from groove.errors import ConfigError, GrooveWarning, MidiError
 from groove.midi import Score
 from groove.midi.roles import TRANSFER_ROLES, parse_role, role_of
 from groove.models import saving
-from groove.models.sampling import Sampler, compiled, decode, make_sampler
+from groove.models.sampling import Sampler, compiled, decode, make_sampler, seeded
 from groove.models.transfer.preprocessor import TransferPreprocessor
 from groove.models.transfer.rules import decoding_rules
 from groove.tokenizers import Tokenizer
@@ -125,6 +125,7 @@ def transfer_score(
     """`transfer`, returning a `Score`. A dict passed as `stats` receives the
     segment, row and decoding-step counts and the seconds spent encoding and decoding."""
     sampler = make_sampler(temperature, top_k, top_p)
+    seeded(seed)  # (a ConfigError for a bad seed before any work)
     content_score = gmidi.load(content)
     style_score = gmidi.load(style)
     if not len(pitched_score(content_score).notes):
@@ -153,7 +154,7 @@ def transfer_score(
             )
             break
     pairs = [(k, role) for k in range(len(windows)) for role in roles]
-    rng = np.random.default_rng(seed)
+    rng = seeded(seed)
     ids: list[np.ndarray] = []
     totals = {"steps": 0, "encode_seconds": 0.0, "decode_seconds": 0.0}
     batches = pre.segment_batches(content_score, style_score, windows, pairs,
@@ -239,7 +240,7 @@ def generate_ids(
 
     bos = np.full(len(grammar.done), tokenizer.bos_id, np.int32)
     first = None if grammar.done.all() else step(bos)
-    rng = np.random.default_rng(seed)
+    rng = seeded(seed)
     ids = decode(step, first, grammar, sampler, rng, tokenizer.eos_id)
     if stats is not None:  # (a row's length counts its EOS: the longest is every step)
         stats.update(steps=int(grammar.length.max(initial=0)), encode_seconds=t1 - t0,
@@ -258,6 +259,8 @@ def _pick_roles(style: Score, roles: list[str] | None) -> list[str]:
             )
         return played
     wanted = list(dict.fromkeys(parse_role(r) for r in roles))
+    if not wanted:
+        raise ConfigError("roles is empty: name at least one role, or pass None for every role")
     missing = [r for r in wanted if r not in played]
     if missing:
         raise MidiError(
