@@ -11,6 +11,7 @@ Times: a `Segment` is a window in the score's **ticks**; a content roll has
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import Any
 
 import numpy as np
@@ -72,26 +73,39 @@ def downbeats(score: Score, end: int | None = None) -> tuple[np.ndarray, np.ndar
     """
     end = score.end_tick if end is None else int(end)
     tpb = score.ticks_per_beat
-    sigs = np.sort(score.time_signatures, order="tick", kind="stable")
-    changes = [(0, 4.0)] + [
-        (int(t), 4.0 * int(n) / int(d)) for t, n, d in sigs.tolist() if n > 0 and d > 0
-    ]
-    ticks: list[np.ndarray] = []
-    lengths: list[np.ndarray] = []
-    tick = 0.0
-    for k, (_, beats_per_bar) in enumerate(changes):
-        # A signature takes effect at the first bar line at or after its tick.
-        stop = changes[k + 1][0] if k + 1 < len(changes) else max(end, 1)
-        bar = beats_per_bar * tpb
-        n = max(int(np.ceil((stop - tick) / bar)), 0)
-        if sum(map(len, ticks)) + n > MAX_BARS:
+    sigs = _sorted_by_tick(score.time_signatures)
+    sigs = sigs[(sigs["numerator"] > 0) & (sigs["denominator"] > 0)]
+    change_ticks = np.concatenate([[0], sigs["tick"]]).astype(np.int64)
+    change_beats = np.concatenate(
+        [[4.0], 4.0 * sigs["numerator"].astype(np.float64) / sigs["denominator"]]
+    )
+    # Each change k runs from the bar line `tick` where it takes effect (the first at
+    # or after its tick) to the first bar line at or after the next change. A change
+    # whose successor comes at or before `tick` never takes effect: one search skips
+    # them all, so every step of this loop lays at least one bar, and the loop runs
+    # at most MAX_BARS times however many changes there are.
+    starts, bars, counts = [], [], []
+    tick, k, total = 0.0, 0, 0
+    while k < len(change_ticks):
+        k = max(k, int(np.searchsorted(change_ticks, tick, side="right")) - 1)
+        stop = int(change_ticks[k + 1]) if k + 1 < len(change_ticks) else max(end, 1)
+        bar = float(change_beats[k]) * tpb
+        n = max(math.ceil((stop - tick) / bar), 0)
+        total += n
+        if total > MAX_BARS:
             raise ConfigError(f"{score.source}: more than {MAX_BARS} bars; refusing to cut it")
-        ticks.append(tick + bar * np.arange(n))
-        lengths.append(np.full(n, beats_per_bar))
+        starts.append(tick)
+        bars.append(k)
+        counts.append(n)
         tick += bar * n
-    bar_ticks = np.rint(np.concatenate(ticks)).astype(np.int64)
+        k += 1
+    counts = np.array(counts, np.int64)
+    change = np.repeat(np.array(bars, np.int64), counts)
+    within = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
+    ticks = np.repeat(np.array(starts), counts) + change_beats[change] * tpb * within
+    bar_ticks = np.rint(ticks).astype(np.int64)
     keep = np.concatenate([[True], np.diff(bar_ticks) > 0]) if len(bar_ticks) else bar_ticks > 0
-    bar_ticks, bar_beats = bar_ticks[keep], np.concatenate(lengths)[keep]
+    bar_ticks, bar_beats = bar_ticks[keep], change_beats[change][keep]
     if len(bar_ticks) == 0:
         return np.zeros(1, np.int64), np.array([4.0])
     return bar_ticks, bar_beats
@@ -230,9 +244,9 @@ def cut(midi: Any, segment: Segment) -> Score:
     """The notes that start in `segment`, on a timeline that starts at its downbeat.
 
     A note up to `ONSET_TOLERANCE` beats early counts as starting on the bar line; notes
-    are cut at the segment's end. Tempo, time and key signatures are carried over,
-    so the cut plays as it did in place. This is what a target or a style example is
-    tokenized from.
+    are cut at the segment's end. The tempo, time and key signatures in effect in the
+    segment are carried over, so the cut plays as it did in place. This is what a
+    target or a style example is tokenized from.
     """
     score = as_score(midi)
     tol = round(ONSET_TOLERANCE * score.ticks_per_beat)
@@ -245,21 +259,38 @@ def cut(midi: Any, segment: Segment) -> Score:
     )
     return score.replace(
         notes=notes,
-        tempos=_shift_table(score.tempos, segment.start),
-        time_signatures=_shift_table(score.time_signatures, segment.start),
-        key_signatures=_shift_table(score.key_signatures, segment.start),
+        tempos=_shift_table(score.tempos, segment.start, segment.end),
+        time_signatures=_shift_table(score.time_signatures, segment.start, segment.end),
+        key_signatures=_shift_table(score.key_signatures, segment.start, segment.end),
         pedals=score.pedals[:0],
     )
 
 
-def _shift_table(table: np.ndarray, start: int) -> np.ndarray:
-    """Rows of a (tick, ...) table that hold at or after `start`, moved by -start."""
+def _shift_table(table: np.ndarray, start: int, end: int) -> np.ndarray:
+    """Rows of a (tick, ...) table that hold within ticks `[start, end)`, moved by
+    -start: the row in effect at `start` and those after it, before `end`.
+
+    A cut carries only its own window's rows, so cutting every segment of a score
+    with many tempo or signature changes costs their number once, not once per
+    segment.
+    """
     if len(table) == 0:
         return table
-    table = np.sort(table, order="tick", kind="stable")
-    first = max(int(np.searchsorted(table["tick"], start, side="right")) - 1, 0)
-    table = table[first:].copy()
+    table = _sorted_by_tick(table)
+    ticks = table["tick"]
+    first = max(int(np.searchsorted(ticks, start, side="right")) - 1, 0)
+    last = max(int(np.searchsorted(ticks, end, side="left")), first + 1)
+    table = table[first:last].copy()
     table["tick"] = np.maximum(table["tick"] - start, 0)
+    return table
+
+
+def _sorted_by_tick(table: np.ndarray) -> np.ndarray:
+    """`table` sorted by tick (rows at one tick by their other fields); as it is when
+    its ticks already increase, as `load` leaves them, without sorting."""
+    ticks = table["tick"]
+    if len(table) > 1 and (ticks[1:] <= ticks[:-1]).any():
+        return np.sort(table, order="tick", kind="stable")
     return table
 
 
