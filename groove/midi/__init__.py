@@ -22,6 +22,7 @@ from groove.midi.score import (
     sort_notes,
 )
 from groove.midi.smf import (
+    MAX_CHANGES,
     MAX_FILE_BYTES,
     MAX_REPAIR_BYTES,
     MAX_SECONDS,
@@ -37,6 +38,7 @@ from groove.midi.smf import (
 __all__ = [
     "DEFAULT_QPM",
     "KEY_SIGNATURE_DTYPE",
+    "MAX_CHANGES",
     "MAX_FILE_BYTES",
     "MAX_REPAIR_BYTES",
     "MAX_SECONDS",

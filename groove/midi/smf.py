@@ -45,6 +45,11 @@ MAX_REPAIR_BYTES = 8 * 2**20
 # millions of tiny chunks would be slow. Tracks up to it load and tokenize in
 # linear time (65,535 one-note tracks: a few seconds).
 MAX_TRACKS = 65535
+# The most tempo changes, and the most time signatures and key signatures (each, at
+# distinct ticks), a score may hold: later stages convert times through these
+# tables again and again (a tempo map per conversion, a search per segment). Real
+# files hold hundreds; a file past the limit is refused.
+MAX_CHANGES = 100_000
 
 # --------------------------------------------------------------------------- loading
 
@@ -450,6 +455,15 @@ def _check_ticks(score: Score) -> None:
 
 def _check_extent(score: Score, max_seconds: float) -> None:
     _check_ticks(score)
+    for what, table in (
+        ("tempo changes", score.tempos),
+        ("time signatures", score.time_signatures),
+        ("key signatures", score.key_signatures),
+    ):
+        if len(table) > MAX_CHANGES:
+            raise MidiError(
+                score.source, f"it holds {len(table)} {what}, over the limit of {MAX_CHANGES}"
+            )
     if len(score.notes) == 0:
         return
     seconds = score.duration_seconds

@@ -247,3 +247,16 @@ def test_more_chunks_than_a_header_can_count_is_refused():
     data = smf([smf_track([])] * (midi.MAX_TRACKS + 1), declared=1)
     with pytest.raises(MidiError, match="more than 65535 chunks"):
         midi.load(data)
+
+
+def test_more_tempo_changes_than_the_limit_is_refused(tmp_path):
+    # 100,001 tempo changes one tick apart (700 KB): later stages build a tempo map
+    # per time conversion, so a table this long is refused.
+    tempos = [(min(i, 1), b"\xff\x51\x03\x07\xa1" + bytes([i % 256])) for i in range(100_001)]
+    path = tmp_path / "tempos.mid"
+    path.write_bytes(smf([smf_track(tempos), smf_track(note_events())]))
+    with pytest.raises(MidiError, match="holds 100001 tempo changes, over the limit of 100000"):
+        midi.load(path)
+    with pytest.raises(MidiError) as info:
+        midi.load(path)
+    assert str(path) in str(info.value)
