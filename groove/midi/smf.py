@@ -76,8 +76,10 @@ def load(
         `GrooveWarning`.
 
     Raises:
-        MidiError: The source is not readable MIDI; the message names the file and
-            the reason.
+        MidiError: The source is not readable MIDI, or passes a limit (`MAX_TICK`,
+            `MAX_TRACKS`, `MAX_CHANGES`, `MAX_REPAIR_BYTES` for a file that needs
+            repair, `max_bytes`, `max_seconds`); the message names the file and the
+            reason.
     """
     if isinstance(source, Score):
         return source
