@@ -223,3 +223,12 @@ def test_transfer_with_a_music_transformer_file_says_so(song, style, tmp_path):
     result = groove("transfer", song, style, "-o", out, "--model", lm)
     assert_refused(result, lm, "not a groove style-transfer model; it holds a Music Transformer")
     assert not out.exists()
+
+
+def test_tokenize_of_a_bad_file_without_quiet_prints_only_the_error(tmp_path):
+    """The progress bar is drawn on a terminal only: into a pipe, as here, the error
+    is the one line on stderr."""
+    bad = tmp_path / "bad.mid"
+    bad.write_bytes(b"not midi at all")
+    assert_refused(groove("tokenize", bad, "-o", tmp_path / "out.jsonl"), bad)
+    assert not (tmp_path / "out.jsonl").exists()

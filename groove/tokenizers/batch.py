@@ -56,7 +56,8 @@ def encode_files(
     from tqdm.auto import tqdm
 
     jobs = [(tokenizer, os.fspath(p), per_track) for p in paths]
-    bar = tqdm(total=len(jobs), unit="file", disable=not progress, desc="tokenize")
+    # disable=None: no bar where stderr is not a terminal (a pipe, a log file).
+    bar = tqdm(total=len(jobs), unit="file", disable=None if progress else True, desc="tokenize")
     ids: dict[str, Any] = {}
     failed: dict[str, str] = {}
     with bar:
