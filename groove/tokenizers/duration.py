@@ -37,11 +37,8 @@ from groove.tokenizers.events import (
     quantize,
     velocity_to_bin,
 )
-from groove.tokenizers.grid import DEFAULT_VELOCITY, GridTokenizer
+from groove.tokenizers.grid import DEFAULT_VELOCITY, MAX_STREAM_TOKENS, GridTokenizer
 
-# More tokens than this in one stream means a corrupt time, not music (days of
-# dense music); refuse before allocating them.
-_MAX_TOKENS = 10_000_000
 _DRUM_KEY = 128  # keys 0-127 are pitched notes, 128-255 drum hits
 
 
@@ -265,7 +262,7 @@ class DurationTokenizer(Tokenizer):
     # tokenizers do (each note put on the grid once: linear in notes and tracks).
     encode_tracks = GridTokenizer.encode_tracks
     _encode_notes = GridTokenizer._encode_notes
-    _token_limit: ClassVar[int] = _MAX_TOKENS
+    _token_limit: ClassVar[int] = MAX_STREAM_TOKENS
 
     def _note_steps(self, score: Score, notes: np.ndarray) -> tuple[np.ndarray, ...]:
         """(on, off, key, velocity) of `notes`: grid steps (a drum hit's onset
@@ -276,7 +273,7 @@ class DurationTokenizer(Tokenizer):
         start = score.beats(notes["start"]) * self.resolution
         end = score.beats(notes["end"]) * self.resolution
         drum = np.array([t.is_drum for t in score.tracks], bool)[notes["track"]]
-        if not np.isfinite(end).all() or end.max() > _MAX_TOKENS * self.codes.max_shift:
+        if not np.isfinite(end).all() or end.max() > MAX_STREAM_TOKENS * self.codes.max_shift:
             raise MidiError(score.source, "the score is too long to tokenize (a corrupt time?)")
         on, off = quantize(start, end)
         on[drum] = np.rint(start[drum]).astype(np.int64)
@@ -296,7 +293,7 @@ class DurationTokenizer(Tokenizer):
         """`encode_durations` of MIDI velocities, refusing absurd lengths first."""
         if len(on) == 0:
             return np.zeros(0, np.int32)
-        if self._token_count(on, off, key, velocity) > _MAX_TOKENS:
+        if self._token_count(on, off, key, velocity) > MAX_STREAM_TOKENS:
             raise MidiError(source, "the score is too long to tokenize (a corrupt time?)")
         bins = velocity_to_bin(velocity, self.velocity_bins) if self.velocity_bins else None
         return encode_durations(on, off, key, bins, self.codes)

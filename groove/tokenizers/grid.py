@@ -27,9 +27,9 @@ from groove.tokenizers.events import (
 )
 
 DEFAULT_VELOCITY = 80
-# More shift tokens than this means a corrupt time, not music (about 115 days of
-# 1 s shifts); refuse before allocating them.
-_MAX_SHIFT_TOKENS = 10_000_000
+# More tokens than this in one file's streams (all of them together) means a corrupt
+# time, not music (about 115 days of 1 s shifts); refused before they are allocated.
+MAX_STREAM_TOKENS = 10_000_000
 
 
 class GridTokenizer(Tokenizer):
@@ -89,7 +89,7 @@ class GridTokenizer(Tokenizer):
             empty = np.zeros(0, np.int64)
             return empty, empty, empty, notes["velocity"]
         on, off = quantize(self._steps(score, notes["start"]), self._steps(score, notes["end"]))
-        if int(off.max()) > _MAX_SHIFT_TOKENS * self.codes.max_shift:
+        if int(off.max()) > MAX_STREAM_TOKENS * self.codes.max_shift:
             raise MidiError(score.source, "the score is too long to tokenize (a corrupt time?)")
         drum = np.array([t.is_drum for t in score.tracks], bool)[notes["track"]]
         key = notes["pitch"].astype(np.int64) + self._key_families.get("DRUM", 0) * drum
@@ -97,7 +97,7 @@ class GridTokenizer(Tokenizer):
 
     # What `encode_tracks` limits over all its streams together: the TIME_SHIFT
     # tokens each stream needs at least, as `_note_steps` limits one stream.
-    _token_limit: ClassVar[int] = _MAX_SHIFT_TOKENS
+    _token_limit: ClassVar[int] = MAX_STREAM_TOKENS
 
     def _token_count(self, on: np.ndarray, off: np.ndarray, key: np.ndarray, velocity) -> int:
         return int(off.max()) // self.codes.max_shift if len(off) else 0

@@ -174,7 +174,7 @@ def test_absurdly_long_scores_are_refused(monkeypatch):
     with pytest.raises(MidiError, match=r"<test>.*too long"):
         TOK.encode(huge)
     # The token bound counts DURATION pieces too, not only the time span.
-    monkeypatch.setattr(duration, "_MAX_TOKENS", 400)
+    monkeypatch.setattr(duration, "MAX_STREAM_TOKENS", 400)
     # A chord of ten notes of 7200 steps: 1500 DURATION_48 tokens, 150 of DURATION_480.
     many = score_of([(0, 480 * 600, p, 80, 0) for p in range(60, 70)])
     assert len(DurationTokenizer(max_duration_beats=40).encode(many)) == 1 + 10 + 150
