@@ -21,6 +21,26 @@ SHARED_MIDI = Path(__file__).resolve().parents[1].parent / "shared" / "midi"
 IN_CI = os.environ.get("CI", "").strip().lower() in ("true", "1")
 
 
+def pytest_addoption(parser):
+    parser.addoption(
+        "--runslow",
+        action="store_true",
+        default=False,
+        help="also run the tests marked extended (the long fuzz run of tests/test_fuzz.py)",
+    )
+
+
+def pytest_collection_modifyitems(config, items):
+    """Without --runslow, the tests marked extended are deselected (not skipped: a
+    skip under CI=true means a missing shared file)."""
+    if config.getoption("--runslow"):
+        return
+    extended = [item for item in items if "extended" in item.keywords]
+    if extended:
+        config.hook.pytest_deselected(items=extended)
+        items[:] = [item for item in items if "extended" not in item.keywords]
+
+
 def pytest_sessionstart(session):
     if IN_CI and not (SHARED_MIDI / "MANIFEST.tsv").is_file():
         pytest.exit(
