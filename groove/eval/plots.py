@@ -66,6 +66,11 @@ def png(figure: Figure, dpi: int = 80) -> bytes:
     return buffer.getvalue()
 
 
+# A piano roll draws at most this many notes (the earliest): every note is one bar
+# patch, and a hostile 100,000-note file took a minute to draw and encode.
+MAX_DRAWN_NOTES = 5000
+
+
 @_plain_text
 def piano_rolls(pieces: Sequence[tuple[str, Score]], max_beats: float = 32.0) -> Figure:
     """Piano rolls stacked one above the other, coloured by instrument role.
@@ -79,6 +84,12 @@ def piano_rolls(pieces: Sequence[tuple[str, Score]], max_beats: float = 32.0) ->
     for ax, (title, score) in zip(axes, pieces):
         notes = notes_of(score)
         shown = notes.select(notes.start < max_beats)
+        if len(shown) > MAX_DRAWN_NOTES:
+            order = np.argsort(shown.start, kind="stable")[:MAX_DRAWN_NOTES]
+            keep = np.zeros(len(shown), bool)
+            keep[order] = True
+            shown = shown.select(keep)
+            title = f"{title} (first {MAX_DRAWN_NOTES} notes)"
         for index, role in enumerate(ROLES):
             mine = shown.select(shown.role == index)
             if len(mine):

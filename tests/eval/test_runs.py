@@ -377,3 +377,21 @@ def test_transfer_with_targets_scores_the_ground_truth_and_each_role(tmp_path, c
     assert "bass" in by_role and all(0 <= v["mean"] <= 1 for v in by_role.values())
     assert summary["target"]["style_fit"]["mean"] > summary["source"]["style_fit"]["mean"]
     assert "Content preservation by instrument role" in (tmp_path / "r.html").read_text()
+
+
+def test_a_piano_roll_draws_at_most_max_drawn_notes(monkeypatch):
+    from groove.eval import plots
+    from groove.midi import NOTE_DTYPE, Score, Track
+
+    notes = np.zeros(300, NOTE_DTYPE)
+    notes["start"] = np.arange(300)[::-1] * 4
+    notes["end"] = notes["start"] + 4
+    notes["pitch"], notes["velocity"] = 60, 80
+    score = Score(notes=notes, tracks=[Track(0, False, "p")], ticks_per_beat=96)
+    monkeypatch.setattr(plots, "MAX_DRAWN_NOTES", 100)
+    figure = plots.piano_rolls([("many", score)])
+    (ax,) = figure.axes
+    assert sum(len(c.patches) for c in ax.containers) == 100
+    assert ax.get_title(loc="left") == "many (first 100 notes)"
+    drawn = sorted(p.get_x() for c in ax.containers for p in c.patches)
+    assert drawn[-1] < 100 * 4 / 96  # the earliest hundred, in beats

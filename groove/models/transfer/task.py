@@ -143,7 +143,10 @@ def transfer_score(
     model, tokenizer = saving.resolve(model, "transfer")
     pre = TransferPreprocessor.from_model(model, tokenizer)
     max_tokens = int(max_tokens or pre.settings.max_tokens)
-    windows = segments(content_score, pre.settings.bars)
+    # Only segments where the song plays: bar lines run on to the last time-signature
+    # change, which a hostile file puts hours past the last note.
+    last = int(content_score.notes["end"].max())
+    windows = [w for w in segments(content_score, pre.settings.bars) if w.start < last]
     for w in windows:
         if w.beats_per_bar not in TRAINED_BAR_BEATS:
             warnings.warn(
