@@ -12,7 +12,6 @@ import pytest
 
 from groove import midi
 from groove.midi import TEMPO_DTYPE, Score, Track
-from tests.fuzz.generator import vlq
 
 SHARED_MIDI = Path(__file__).resolve().parents[1].parent / "shared" / "midi"
 
@@ -98,6 +97,15 @@ def score_of(
 
 
 # ---- hand-made Standard MIDI Files -------------------------------------------------
+
+
+def vlq(n: int) -> bytes:
+    out = [n & 0x7F]
+    n >>= 7
+    while n:
+        out.append(0x80 | (n & 0x7F))
+        n >>= 7
+    return bytes(reversed(out))
 
 
 def smf_track(events: list[tuple[int, bytes]]) -> bytes:
