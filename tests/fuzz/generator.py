@@ -26,6 +26,11 @@ import struct
 from collections.abc import Callable
 from pathlib import Path
 
+# conftest must stay importable on its own (tests/test_e2e_guarantees copies it alone),
+# so the variable-length quantity (any size: above MAX_DELTA it is illegally long)
+# lives there and the fuzz generator borrows it.
+from tests.conftest import vlq
+
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "groove" / "examples"
 SHARED_MIDI = REPO.parent / "shared" / "midi"
@@ -51,16 +56,6 @@ class Case:
 
 
 # ------------------------------------------------------------------ SMF building
-
-
-def vlq(n: int) -> bytes:
-    """A variable-length quantity (any size: above MAX_DELTA it is illegally long)."""
-    out = [n & 0x7F]
-    n >>= 7
-    while n:
-        out.append(0x80 | (n & 0x7F))
-        n >>= 7
-    return bytes(reversed(out))
 
 
 def chunk(kind: bytes, body: bytes, length: int | None = None) -> bytes:
