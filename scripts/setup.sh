@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install everything groove needs on a fresh Debian/Python machine: FluidSynth
 # (apt, when missing), a virtual environment in .venv and the package with its
-# dev and jax extras. Re-running it is cheap: pip runs again only when pyproject.toml changed.
+# dev, jax and web extras. Re-running it is cheap: pip runs again only when pyproject.toml changed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,6 +25,6 @@ want=$(sha256sum pyproject.toml | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     echo "setup: installing groove and its dependencies into .venv" >&2
     .venv/bin/python -m pip install -q --upgrade pip
-    .venv/bin/python -m pip install -q -e ".[dev,jax]"  # jax: the JAX back-end tests
+    .venv/bin/python -m pip install -q -e ".[dev,jax,web]"  # jax: the JAX back-end tests
     echo "$want" > "$stamp"
 fi

@@ -2,7 +2,7 @@
 
 One module per command, each with `register(subparsers)` (its parser) and its
 handler beside it: demo, tokenize (and detokenize), render, transfer, generate,
-eval, data, train. Options several commands share are in `options`; `quiet`
+eval, data, train, serve. Options several commands share are in `options`; `quiet`
 keeps TensorFlow's logs off unless `groove --verbose`.
 
 Heavy imports (symusic, miditok, music21, TensorFlow) happen inside the handlers
@@ -18,13 +18,13 @@ import warnings
 from collections.abc import Sequence
 
 from groove import __version__
-from groove.cli import data, demo, generate, render, tokenize, train, transfer
+from groove.cli import data, demo, generate, render, serve, tokenize, train, transfer
 from groove.cli import eval as evaluate
 from groove.cli.quiet import quiet_logs
 from groove.errors import GrooveError, GrooveWarning
 
 # In the order `groove --help` lists them.
-COMMANDS = (demo, tokenize, render, transfer, generate, evaluate, data, train)
+COMMANDS = (demo, tokenize, render, transfer, generate, evaluate, data, train, serve)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
