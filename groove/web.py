@@ -30,10 +30,12 @@ from __future__ import annotations
 
 import atexit
 import dataclasses
+import functools
 import logging
 import math
 import os
 import shutil
+import signal
 import tempfile
 import threading
 import time
@@ -282,6 +284,7 @@ class App:
                         raise ConfigError(f"at most {MAX_ROLES} roles at once")
                 report(0.0, "loading the model")
                 model = self.models.get("transfer")
+                report(0.02, "transferring")
 
                 def rows(done: int, total: int) -> None:
                     report(0.8 * done / max(total, 1), f"transferring ({done}/{total} parts)")
@@ -470,9 +473,7 @@ def build(app: App):
                 log.exception("groove serve: request failed")
                 raise fail("groove: internal error (the server's log has the details)") from None
 
-        run.__name__ = fn.__name__
-        run.__doc__ = fn.__doc__
-        return run
+        return functools.wraps(fn)(run)  # (the API page names the real parameters)
 
     def on_style(style):
         if style is None:
@@ -546,8 +547,9 @@ def build(app: App):
                 with gr.Column():
                     audio = gr.Audio(label="Result", type="numpy", interactive=False,
                                      elem_id="transfer-audio")  # fmt: skip
-                    rolls = gr.Image(label="Piano rolls by role (first 32 beats)",
-                                     type="pil", interactive=False,
+                    # (a Markdown caption: Gradio's label would cover the image's top)
+                    gr.Markdown("Piano rolls by role: song, style, transfer (first 32 beats)")
+                    rolls = gr.Image(show_label=False, type="pil", interactive=False,
                                      elem_id="transfer-rolls")  # fmt: skip
                     download = gr.File(label="MIDI", interactive=False, elem_id="transfer-midi")
                     numbers = gr.Markdown(elem_id="transfer-numbers")
@@ -576,7 +578,8 @@ def build(app: App):
                 with gr.Column():
                     c_audio = gr.Audio(label="Sample 1", type="numpy", interactive=False,
                                        elem_id="compose-audio")  # fmt: skip
-                    c_rolls = gr.Image(label="Piano rolls", type="pil", interactive=False,
+                    gr.Markdown("Piano rolls of every sample (first 32 beats)")
+                    c_rolls = gr.Image(show_label=False, type="pil", interactive=False,
                                        elem_id="compose-rolls")  # fmt: skip
                     c_files = gr.File(label="MIDI", file_count="multiple", interactive=False,
                                       elem_id="compose-midi")  # fmt: skip
@@ -588,6 +591,10 @@ def build(app: App):
             )
     blocks.queue(max_size=QUEUE_SIZE, default_concurrency_limit=CONCURRENCY)
     return blocks
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
 
 
 def serve(
@@ -609,6 +616,9 @@ def serve(
     models.check()
     app = App(models, workdir)
     blocks = build(app)
+    # Gradio stops cleanly on Ctrl+C only; kill, systemd and Docker send SIGTERM. Take it
+    # the same way, so atexit removes the server's folder.
+    signal.signal(signal.SIGTERM, _interrupt)
     allowed = str(Path(__file__).with_name("examples"))
     blocks.launch(
         server_name=host,

@@ -13,8 +13,8 @@ models load once). Against it:
 - a burst of 8 concurrent transfers all completes, gives the same seeded music, and
   the server's memory does not grow with the number of requests (a summary goes to
   $GROOVE_WEB_LOAD_REPORT when set);
-- a clean stop (SIGINT, Ctrl+C) removes the server's temporary folder, and no request
-  leaves its folder behind.
+- a clean stop (SIGTERM, as kill, systemd and Docker send; Ctrl+C goes the same
+  way) removes the server's temporary folder, and no request leaves its folder behind.
 
 Without gradio, or without chromium or playwright, the tests that need them skip,
 except under CI=true, where they must run (scripts/setup.sh installs the web and dev
@@ -162,13 +162,13 @@ def server(tmp_path_factory):
         assert "Traceback" not in log.read_text(errors="replace"), running.log_tail()
     finally:
         if process.poll() is None:
-            process.send_signal(signal.SIGINT)  # Ctrl+C: the documented way to stop
+            process.send_signal(signal.SIGTERM)  # kill's, systemd's and Docker's stop
             try:
                 process.wait(STOP_SECONDS)
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
-                pytest.fail(f"groove serve did not stop on SIGINT:\n{running.log_tail()}")
+                pytest.fail(f"groove serve did not stop on SIGTERM:\n{running.log_tail()}")
     assert process.returncode == 0, running.log_tail()
     # serve() removes its folder at exit (atexit): uploads and outputs do not pile up.
     assert not list(tmpdir.glob("groove-web-*")), running.log_tail()
