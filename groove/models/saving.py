@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import tempfile
 import zipfile
 from importlib import resources
 from pathlib import Path
@@ -336,6 +337,9 @@ def save_for_inference(model: Any, path: str | os.PathLike) -> None:
     path = Path(path)
     clean = type(model).from_config(model.get_config())
     clean.set_weights(model.get_weights())
-    tmp = path.with_name(path.stem + ".tmp.keras")
-    keras.saving.save_model(clean, tmp)
-    os.replace(tmp, path)
+    # Keras wants a name ending in .keras, so the temporary file is the target's own
+    # name in a private folder beside it (two saves at once never share a temporary).
+    with tempfile.TemporaryDirectory(dir=path.parent, prefix=".groove-save-") as folder:
+        tmp = Path(folder) / path.name
+        keras.saving.save_model(clean, tmp)
+        os.replace(tmp, path)

@@ -183,3 +183,22 @@ def test_generate_with_a_hostile_model_exits_2_with_one_line(tiny, tmp_path):
     assert result.returncode == 2, result.stderr
     assert result.stderr.count("\n") == 1 and str(path) in result.stderr
     assert not out.exists()
+
+
+def test_save_for_inference_replaces_the_file_and_leaves_nothing_beside_it(tmp_path):
+    """The save goes through a private temporary beside the target: a second save
+    replaces the first whole, and no temporary (nor the old fixed `NAME.tmp.keras`,
+    which two saves at once would share) is left in the folder."""
+    keras.utils.set_random_seed(0)
+    perf = PerformanceTokenizer()
+    target = tmp_path / "lm.keras"
+    (tmp_path / "lm.tmp.keras").write_bytes(b"someone else's file")
+    first = build_music_transformer(len(perf), "tiny", tokenizer=spec(perf))
+    saving.save_for_inference(first, target)
+    second = build_music_transformer(len(perf), "tiny", tokenizer=spec(perf))
+    saving.save_for_inference(second, target)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["lm.keras", "lm.tmp.keras"]
+    assert (tmp_path / "lm.tmp.keras").read_bytes() == b"someone else's file"
+    model, _ = saving.load(target, "music_transformer")
+    for got, want in zip(model.get_weights(), second.get_weights()):
+        assert (got == want).all()
