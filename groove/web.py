@@ -62,8 +62,9 @@ MAX_COMPOSE_SECONDS = 60.0
 MAX_COMPOSE_SAMPLES = 4
 # Requests waiting in the queue beyond which a new one is refused ("queue is full").
 QUEUE_SIZE = 16
-# Requests decoding at once. The models use every core for one request, so more would
-# only share the CPU and multiply memory.
+# Requests decoding at once, transfers and compositions together (one Gradio
+# concurrency group). The models use every core for one request, so more would only
+# share the CPU and multiply memory. Listing a style file's roles is not in the group.
 CONCURRENCY = 1
 # Outputs (and Gradio's upload cache) older than this are removed.
 OUTBOX_SECONDS = 900
@@ -559,6 +560,7 @@ def build(app: App):
                 [content, style, roles, temperature, top_p, seed, keep_melody],
                 [audio, rolls, download, numbers],
                 api_name="transfer",
+                concurrency_id="decode",
             )
         with gr.Tab("Compose"):
             with gr.Row():
@@ -588,6 +590,7 @@ def build(app: App):
                 [primer, seconds, samples, c_temperature, c_top_p, c_seed],
                 [c_audio, c_rolls, c_files],
                 api_name="compose",
+                concurrency_id="decode",
             )
     blocks.queue(max_size=QUEUE_SIZE, default_concurrency_limit=CONCURRENCY)
     return blocks

@@ -306,6 +306,54 @@ def test_the_style_roles_name_their_tracks_and_programs(client, tmp_path):
     ]  # fmt: skip
 
 
+@pytest.mark.slow
+def test_listing_a_styles_roles_does_not_wait_behind_a_transfer(client, server):
+    """A musician uploading a style sees its roles while another request decodes: the
+    role listing is outside the decoding's concurrency group (groove.web.CONCURRENCY)."""
+    job = client.submit(
+        handle_file(SONG), handle_file(STYLE), [], 1.0, 1.0, 1, False, api_name="/transfer"
+    )
+    # Queued after the transfer (the job's status says it left the queue first).
+    deadline = time.monotonic() + REQUEST_SECONDS
+    while job.status().code.name in ("STARTING", "JOINING_QUEUE", "IN_QUEUE", "SENDING_DATA"):
+        assert time.monotonic() < deadline, "the transfer never started"
+        time.sleep(0.05)  # polling, bounded by the deadline
+    update = Client(server.url, verbose=False).predict(handle_file(STYLE), api_name="/style_roles")
+    answered_first = not job.done()
+    job.result(timeout=REQUEST_SECONDS)
+    assert [role for _, role in update["choices"]] == ["bass", "keys", "guitar", "drums"]
+    assert answered_first, "the role listing waited for the transfer to finish"
+
+
+@pytest.mark.slow
+def test_a_composition_waits_while_a_transfer_decodes(client, server):
+    """Transfers and compositions share the decoding slot (groove.web.CONCURRENCY): a
+    compose request sent during a transfer is queued, not decoded beside it."""
+    job = client.submit(
+        handle_file(SONG), handle_file(STYLE), [], 1.0, 1.0, 2, False, api_name="/transfer"
+    )
+    deadline = time.monotonic() + REQUEST_SECONDS
+    while job.status().code.name in ("STARTING", "JOINING_QUEUE", "IN_QUEUE", "SENDING_DATA"):
+        assert time.monotonic() < deadline, "the transfer never started"
+        time.sleep(0.05)  # polling, bounded by the deadline
+    other = Client(server.url, verbose=False)
+    compose = other.submit(None, 2, 1, 1.0, 0.95, 0, api_name="/compose")
+    seen = []  # the compose request's status whenever the transfer was decoding
+    while not job.done():
+        assert time.monotonic() < deadline, "the transfer never finished"
+        decoding = job.status().code.name in ("PROCESSING", "PROGRESS")
+        state = compose.status().code.name
+        if decoding:
+            seen.append(state)
+        time.sleep(0.05)  # polling, bounded by the deadline
+    job.result(timeout=REQUEST_SECONDS)
+    compose.result(timeout=REQUEST_SECONDS)
+    # The two clients hear the server on their own, so the last look or two may see
+    # the composition start before this client hears that the transfer ended: most
+    # looks, not all, must find it waiting (sent beside it, none would).
+    assert seen.count("IN_QUEUE") >= len(seen) / 2, seen
+
+
 def test_a_corrupt_upload_is_the_clis_one_line_message(client, server, tmp_path):
     bad = tmp_path / "bad.mid"
     bad.write_bytes(np.random.default_rng(0).bytes(512))
