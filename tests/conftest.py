@@ -134,6 +134,12 @@ JAX_TWO_HOST_DEVICES = (
 )
 
 
+# XLA flags for a JAX child that trains a tiny model: it compiles a training step for
+# each new batch shape and every op it runs eagerly; unoptimised XLA compiles them
+# about twice as fast (the same flags as tests/models/test_transfer_transformer.py).
+JAX_FAST_COMPILE = "--xla_backend_optimization_level=0 --xla_llvm_disable_expensive_passes=true"
+
+
 def run_child(script: str, args: list[str], env: dict[str, str]) -> str:
     """Run `python -c script *args`; its stdout, or a failure showing its stderr."""
     import subprocess

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import textwrap
 
 import keras
@@ -22,7 +23,7 @@ from groove.models.transfer.preprocessor import transfer_dataset
 from groove.models.transfer.task import transfer_score
 from groove.tokenizers import DurationTokenizer
 from groove.training import fit, load_config, train_transfer
-from tests.conftest import JAX_TWO_HOST_DEVICES, run_child
+from tests.conftest import JAX_FAST_COMPILE, JAX_TWO_HOST_DEVICES, run_child
 
 TINY = """
 [model]
@@ -43,6 +44,12 @@ TRANSFORMER = (
     .replace("eval_every = 2", "eval_every = 1")
     .replace("val_batches = 2", "val_batches = 1")
 )
+# Two steps and one evaluation, for the tests that need a trained run but not its
+# history (each step, and each evaluation, traces or compiles more on a new shape).
+SHORT = {
+    "gru": TINY.replace("steps = 4", "steps = 2").replace("val_batches = 2", "val_batches = 1"),
+    "transformer": TRANSFORMER.replace("eval_every = 1", "eval_every = 2"),
+}
 
 
 @pytest.fixture(scope="module")
@@ -51,6 +58,7 @@ def triplets(tmp_path_factory):
     build_corpus(root / "corpus", 40, 20, styles_per_chart=2, progress=False)
     write_triplets(root / "corpus", root / "triplets", splits=("train", "val"), progress=False)
     (root / "tiny.toml").write_text(TINY)
+    (root / "tiny_short.toml").write_text(SHORT["gru"])
     return root
 
 
@@ -60,6 +68,7 @@ def duration_triplets(triplets):
     write_triplets(triplets / "corpus", triplets / "duration", splits=("train", "val"),
                    tokenizer=DurationTokenizer(), progress=False)  # fmt: skip
     (triplets / "transformer.toml").write_text(TRANSFORMER)
+    (triplets / "transformer_short.toml").write_text(SHORT["transformer"])
     return triplets
 
 
@@ -128,10 +137,20 @@ class Interrupt(keras.callbacks.Callback):
         raise KeyboardInterrupt
 
 
-def test_resume_continues_a_killed_run_from_its_last_checkpoint(triplets, tmp_path):
-    run, config = tmp_path / "run", str(triplets / "tiny.toml")
+@pytest.fixture(scope="module")
+def killed_run(triplets, tmp_path_factory):
+    """A tiny run killed after its first checkpoint (step 2 of 4). Tests that resume
+    it work on a copy."""
+    run = tmp_path_factory.mktemp("killed") / "run"
     with pytest.raises(KeyboardInterrupt):
-        train_transfer(triplets / "triplets", config, run, verbose=0, callbacks=[Interrupt()])
+        train_transfer(triplets / "triplets", str(triplets / "tiny.toml"), run, verbose=0,
+                       callbacks=[Interrupt()])  # fmt: skip
+    return run
+
+
+def test_resume_continues_a_killed_run_from_its_last_checkpoint(triplets, killed_run, tmp_path):
+    run, config = tmp_path / "run", str(triplets / "tiny.toml")
+    shutil.copytree(killed_run, run)
     assert json.loads((run / "run.json").read_text())["step"] == 2
     with pytest.raises(TrainingError, match="--resume"):
         train_transfer(triplets / "triplets", config, run, verbose=0)
@@ -141,15 +160,13 @@ def test_resume_continues_a_killed_run_from_its_last_checkpoint(triplets, tmp_pa
     assert len((run / "history.csv").read_text().splitlines()) == 1 + 2
 
 
-def test_resume_needs_a_run_and_the_same_settings(triplets, tmp_path):
+def test_resume_needs_a_run_and_the_same_settings(triplets, killed_run, tmp_path):
     with pytest.raises(TrainingError, match="nothing to resume"):
         train_transfer(triplets / "triplets", "tiny", tmp_path / "none", resume=True, verbose=0)
-    run = tmp_path / "run"
-    with pytest.raises(KeyboardInterrupt):
-        train_transfer(triplets / "triplets", str(triplets / "tiny.toml"), run, verbose=0,
-                       callbacks=[Interrupt()])  # fmt: skip
+    before = {p.name: p.read_bytes() for p in killed_run.iterdir() if p.is_file()}
     with pytest.raises(TrainingError, match="other settings"):
-        train_transfer(triplets / "triplets", "tiny", run, resume=True, verbose=0)
+        train_transfer(triplets / "triplets", "tiny", killed_run, resume=True, verbose=0)
+    assert {p.name: p.read_bytes() for p in killed_run.iterdir() if p.is_file()} == before
 
 
 def test_a_nan_loss_stops_the_run_and_keeps_the_last_good_checkpoint(triplets, tmp_path):
@@ -185,7 +202,7 @@ def test_a_nan_loss_stops_the_run_and_keeps_the_last_good_checkpoint(triplets, t
 
 def test_mixed_precision_trains_with_float32_weights(triplets, tmp_path):
     model, state = train_transfer(
-        triplets / "triplets", str(triplets / "tiny.toml"), tmp_path / "run",
+        triplets / "triplets", str(triplets / "tiny_short.toml"), tmp_path / "run",
         strategy="cpu", mixed_precision=True, verbose=0,
     )  # fmt: skip
     assert np.isfinite(state["train_loss"])
@@ -215,32 +232,13 @@ def test_mirrored_strategy_on_two_logical_cpu_devices(recipe, tmp_path):
     # (Keras builds a mirrored model on float64 ids, the replicas' mean batch: the
     # Transformer decoder casts them; tests/models/test_transfer_transformer.py.)
     _, data, config = recipe
-    args = [str(data), str(config), str(tmp_path / "run")]
+    short = config.with_name(config.stem + "_short.toml")  # one checkpoint to reload
+    args = [str(data), str(short), str(tmp_path / "run")]
     env = {**os.environ, "KERAS_BACKEND": "tensorflow", "TF_CPP_MIN_LOG_LEVEL": "3"}
     out = run_child(TWO_DEVICES, args, env)
     result = json.loads(out.strip().splitlines()[-1])
     assert result["replicas"] == 2
     assert np.isfinite(result["loss"]) and result["same"]
-
-
-JAX_TWO_DEVICES = textwrap.dedent(
-    """
-    import json, sys
-    from groove.training import train_transfer
-    model, state = train_transfer(*sys.argv[1:], strategy="auto", verbose=0)
-    print(json.dumps({"replicas": state["replicas"], "loss": state["train_loss"]}))
-    """
-)
-
-
-def test_jax_data_parallel_on_two_host_devices(triplets, tmp_path):
-    pytest.importorskip("jax")
-    args = [str(triplets / "triplets"), str(triplets / "tiny.toml"), str(tmp_path / "run")]
-    env = {**os.environ, "KERAS_BACKEND": "jax",
-           "XLA_FLAGS": JAX_TWO_HOST_DEVICES}  # fmt: skip
-    out = run_child(JAX_TWO_DEVICES, args, env)
-    result = json.loads(out.strip().splitlines()[-1])
-    assert result["replicas"] == 2 and np.isfinite(result["loss"])
 
 
 def test_config_files_are_checked(tmp_path):
@@ -279,28 +277,46 @@ def test_cli_trains_and_reports_bad_input_in_one_line(triplets, tmp_path, capsys
     assert "no triplets.json" in capsys.readouterr().err
 
 
+# One JAX run serves both JAX tests: data parallel over two host devices, and the
+# checkpoint it writes loaded under TensorFlow. (One JAX device is what
+# tests/test_gpu_script.py trains on, and tests/test_training_lm.py.)
 JAX_TRAIN_AND_SAVE = textwrap.dedent(
     """
-    import sys
+    import json, sys
     import numpy as np
     from groove.models.transfer.preprocessor import transfer_dataset
     from groove.training import train_transfer
     data, config, run = sys.argv[1:]
-    model, state = train_transfer(data, config, run, strategy="cpu", verbose=0)
+    model, state = train_transfer(data, config, run, strategy="auto", verbose=0)
     x, _ = next(iter(transfer_dataset(data, "val", batch_size=4, shuffle=False)))
     np.save(run + "/jax_logits.npy", np.asarray(model({k: v.numpy() for k, v in x.items()})))
+    print(json.dumps({"replicas": state["replicas"], "loss": state["train_loss"]}))
     """
 )
 
 
-def test_a_model_trained_under_jax_loads_under_tensorflow_with_the_same_outputs(triplets, tmp_path):
+@pytest.fixture(scope="module")
+def jax_run(triplets, tmp_path_factory):
+    """`(run folder, child's JSON)`: two tiny steps under JAX on two host devices."""
     pytest.importorskip("jax")
-    run = tmp_path / "run"
-    args = [str(triplets / "triplets"), str(triplets / "tiny.toml"), str(run)]
-    env = {**os.environ, "KERAS_BACKEND": "jax"}
-    run_child(JAX_TRAIN_AND_SAVE, args, env)
+    run = tmp_path_factory.mktemp("jax") / "run"
+    args = [str(triplets / "triplets"), str(triplets / "tiny_short.toml"), str(run)]
+    env = {**os.environ, "KERAS_BACKEND": "jax",
+           "XLA_FLAGS": f"{JAX_TWO_HOST_DEVICES} {JAX_FAST_COMPILE}"}  # fmt: skip
+    out = run_child(JAX_TRAIN_AND_SAVE, args, env)
+    return run, json.loads(out.strip().splitlines()[-1])
+
+
+def test_jax_data_parallel_on_two_host_devices(jax_run):
+    _, result = jax_run
+    assert result["replicas"] == 2 and np.isfinite(result["loss"])
+
+
+def test_a_model_trained_under_jax_loads_under_tensorflow_with_the_same_outputs(triplets, jax_run):
+    run, _ = jax_run
     assert keras.backend.backend() == "tensorflow"
     model = keras.saving.load_model(run / "last.keras")
+    assert int(model.optimizer.iterations) == 2
     x, _ = val_batch(triplets / "triplets")
     ours, theirs = np.asarray(model(x)), np.load(run / "jax_logits.npy")
     # The GRUs, the attention scan and the convs run other kernels on each back end:
