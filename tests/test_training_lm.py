@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import textwrap
 
 import keras
@@ -17,7 +18,7 @@ from groove.data.lm import build_lm_corpus
 from groove.errors import ConfigError, TrainingError
 from groove.models.music_transformer.preprocessor import lm_dataset
 from groove.training import train_lm
-from tests.conftest import JAX_TWO_HOST_DEVICES, run_child
+from tests.conftest import JAX_FAST_COMPILE, JAX_TWO_HOST_DEVICES, run_child
 
 TINY = """
 [model]
@@ -30,6 +31,9 @@ eval_every = 2
 warmup_steps = 1
 val_batches = 2
 """
+# Two steps and one evaluation, for the tests that need a trained run but not its
+# history.
+SHORT = TINY.replace("steps = 4", "steps = 2").replace("val_batches = 2", "val_batches = 1")
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +41,26 @@ def corpus(tmp_path_factory):
     root = tmp_path_factory.mktemp("lm")
     build_lm_corpus(["music21:bach"], root / "data", limit=8, progress=False)
     (root / "tiny.toml").write_text(TINY)
+    (root / "short.toml").write_text(SHORT)
     return root
+
+
+class Kill(keras.callbacks.Callback):
+    """Stops the run (as Ctrl-C would) after its first checkpoint."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        raise KeyboardInterrupt
+
+
+@pytest.fixture(scope="module")
+def killed_run(corpus, tmp_path_factory):
+    """A tiny run stopped after its first checkpoint (step 2 of 4). Tests that resume
+    it work on a copy."""
+    run = tmp_path_factory.mktemp("killed") / "run"
+    with pytest.raises(KeyboardInterrupt):
+        train_lm(corpus / "data", str(corpus / "tiny.toml"), run, strategy="cpu", verbose=0,
+                 callbacks=[Kill()])  # fmt: skip
+    return run
 
 
 def val_tokens(corpus):
@@ -46,7 +69,7 @@ def val_tokens(corpus):
     return next(iter(data))[0].numpy()
 
 
-def test_cli_trains_checkpoints_and_resumes(corpus, tmp_path, capsys):
+def test_cli_trains_checkpoints_and_resumes(corpus, killed_run, tmp_path, capsys):
     run = tmp_path / "run"
     args = ["train", "lm", "--data", str(corpus / "data"), "--out", str(run), "-q"]
     assert main([*args, "--config", str(corpus / "tiny.toml"), "--strategy", "cpu"]) == 0
@@ -79,14 +102,8 @@ def test_cli_trains_checkpoints_and_resumes(corpus, tmp_path, capsys):
     assert "no manifest.json" in capsys.readouterr().err
 
     # --resume: a run stopped after its first checkpoint finishes from the command line.
-    class Kill(keras.callbacks.Callback):
-        def on_epoch_end(self, epoch, logs=None):
-            raise KeyboardInterrupt
-
     killed = tmp_path / "killed"
-    with pytest.raises(KeyboardInterrupt):
-        train_lm(corpus / "data", str(corpus / "tiny.toml"), killed, strategy="cpu", verbose=0,
-                 callbacks=[Kill()])  # fmt: skip
+    shutil.copytree(killed_run, killed)
     resume = ["train", "lm", "--data", str(corpus / "data"), "--out", str(killed), "-q",
               "--config", str(corpus / "tiny.toml"), "--strategy", "cpu", "--resume"]  # fmt: skip
     assert main(resume) == 0
@@ -101,15 +118,10 @@ def test_cli_trains_checkpoints_and_resumes(corpus, tmp_path, capsys):
     assert len(err) == 1 and "nothing to resume" in err[0]
 
 
-def test_resume_continues_a_killed_run(corpus, tmp_path):
-    class Kill(keras.callbacks.Callback):
-        def on_epoch_end(self, epoch, logs=None):
-            raise KeyboardInterrupt
-
+def test_resume_continues_a_killed_run(corpus, killed_run, tmp_path):
     run = tmp_path / "run"
     config = str(corpus / "tiny.toml")
-    with pytest.raises(KeyboardInterrupt):
-        train_lm(corpus / "data", config, run, strategy="cpu", verbose=0, callbacks=[Kill()])
+    shutil.copytree(killed_run, run)
     assert json.loads((run / "run.json").read_text())["step"] == 2
     model, state = train_lm(corpus / "data", config, run, strategy="cpu", resume=True, verbose=0)
     assert state["step"] == 4 and int(model.optimizer.iterations.numpy()) == 4
@@ -141,7 +153,7 @@ def test_a_nan_loss_stops_the_run_and_saves_nothing_bad(corpus, tmp_path):
 
 
 def test_mixed_precision_trains_with_float32_weights(corpus, tmp_path):
-    model, state = train_lm(corpus / "data", str(corpus / "tiny.toml"), tmp_path / "run",
+    model, state = train_lm(corpus / "data", str(corpus / "short.toml"), tmp_path / "run",
                             strategy="cpu", mixed_precision=True, verbose=0)  # fmt: skip
     assert np.isfinite(state["train_loss"])
     assert all(w.dtype == "float32" for w in model.weights)
@@ -177,7 +189,7 @@ TWO_DEVICES = textwrap.dedent(
 
 
 def test_mirrored_strategy_on_two_logical_cpu_devices(corpus, tmp_path):
-    args = [str(corpus / "data"), str(corpus / "tiny.toml"), str(tmp_path / "run")]
+    args = [str(corpus / "data"), str(corpus / "short.toml"), str(tmp_path / "run")]
     env = {**os.environ, "KERAS_BACKEND": "tensorflow", "TF_CPP_MIN_LOG_LEVEL": "3"}
     out = run_child(TWO_DEVICES, args, env)
     result = json.loads(out.strip().splitlines()[-1])
@@ -185,13 +197,16 @@ def test_mirrored_strategy_on_two_logical_cpu_devices(corpus, tmp_path):
     assert np.isfinite(result["loss"]) and result["same"]
 
 
+# One JAX run serves both JAX tests: data parallel over two host devices, and the
+# checkpoint it writes loaded under TensorFlow. (One JAX device is what
+# tests/test_gpu_script.py trains on.)
 JAX_TRAIN = textwrap.dedent(
     """
     import json, sys
     import numpy as np
     from groove.training import train_lm
-    data, config, run, strategy = sys.argv[1:]
-    model, state = train_lm(data, config, run, strategy=strategy, verbose=0)
+    data, config, run = sys.argv[1:]
+    model, state = train_lm(data, config, run, strategy="auto", verbose=0)
     x = np.arange(64, dtype="int32").reshape(2, 32) % 200 + 3
     np.save(run + "/jax_logits.npy", np.asarray(model(x)))
     print(json.dumps({"replicas": state["replicas"], "loss": state["train_loss"]}))
@@ -199,24 +214,28 @@ JAX_TRAIN = textwrap.dedent(
 )
 
 
-def test_jax_data_parallel_on_two_host_devices(corpus, tmp_path):
+@pytest.fixture(scope="module")
+def jax_run(corpus, tmp_path_factory):
+    """`(run folder, child's JSON)`: two tiny steps under JAX on two host devices."""
     pytest.importorskip("jax")
-    args = [str(corpus / "data"), str(corpus / "tiny.toml"), str(tmp_path / "run"), "auto"]
+    run = tmp_path_factory.mktemp("jax") / "run"
+    args = [str(corpus / "data"), str(corpus / "short.toml"), str(run)]
     env = {**os.environ, "KERAS_BACKEND": "jax",
-           "XLA_FLAGS": JAX_TWO_HOST_DEVICES}  # fmt: skip
+           "XLA_FLAGS": f"{JAX_TWO_HOST_DEVICES} {JAX_FAST_COMPILE}"}  # fmt: skip
     out = run_child(JAX_TRAIN, args, env)
-    result = json.loads(out.strip().splitlines()[-1])
+    return run, json.loads(out.strip().splitlines()[-1])
+
+
+def test_jax_data_parallel_on_two_host_devices(jax_run):
+    _, result = jax_run
     assert result["replicas"] == 2 and np.isfinite(result["loss"])
 
 
-def test_a_model_trained_under_jax_loads_under_tensorflow_with_the_same_outputs(corpus, tmp_path):
-    pytest.importorskip("jax")
-    run = tmp_path / "run"
-    args = [str(corpus / "data"), str(corpus / "tiny.toml"), str(run), "cpu"]
-    env = {**os.environ, "KERAS_BACKEND": "jax"}
-    run_child(JAX_TRAIN, args, env)
+def test_a_model_trained_under_jax_loads_under_tensorflow_with_the_same_outputs(jax_run):
+    run, _ = jax_run
     assert keras.backend.backend() == "tensorflow"
     model = keras.saving.load_model(run / "last.keras")  # relative attention: keras.ops only
+    assert int(model.optimizer.iterations.numpy()) == 2
     x = np.arange(64, dtype="int32").reshape(2, 32) % 200 + 3
     ours, theirs = np.asarray(model(x)), np.load(run / "jax_logits.npy")
     np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-4)
