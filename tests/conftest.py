@@ -26,7 +26,8 @@ def pytest_addoption(parser):
         "--runslow",
         action="store_true",
         default=False,
-        help="also run the tests marked extended (the long fuzz run of tests/test_fuzz.py)",
+        help="also run the tests marked extended (the long fuzz run of tests/test_fuzz.py, "
+        "and cases whose coverage other tests hold, e.g. a second model kind's mirrored run)",
     )
 
 

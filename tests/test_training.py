@@ -228,9 +228,15 @@ TWO_DEVICES = textwrap.dedent(
 )
 
 
+# The mirrored loop, its checkpoints and the transfer model's encoders run in the GRU
+# case; the Transformer case is in the extended run (--runslow): its blocks train
+# under MirroredStrategy in tests/test_training_lm.py, and the float64 ids Keras
+# builds a mirrored model on (the replicas' mean batch), which the Transformer
+# decoder casts, are tests/models/test_transfer_transformer.py's.
+@pytest.mark.parametrize(
+    "recipe", ["gru", pytest.param("transformer", marks=pytest.mark.extended)], indirect=True
+)
 def test_mirrored_strategy_on_two_logical_cpu_devices(recipe, tmp_path):
-    # (Keras builds a mirrored model on float64 ids, the replicas' mean batch: the
-    # Transformer decoder casts them; tests/models/test_transfer_transformer.py.)
     _, data, config = recipe
     short = config.with_name(config.stem + "_short.toml")  # one checkpoint to reload
     args = [str(data), str(short), str(tmp_path / "run")]
