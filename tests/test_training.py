@@ -3,6 +3,8 @@ synthetic corpus, on one device and on two logical CPU devices."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import shutil
@@ -50,6 +52,12 @@ SHORT = {
     "gru": TINY.replace("steps = 4", "steps = 2").replace("val_batches = 2", "val_batches = 1"),
     "transformer": TRANSFORMER.replace("eval_every = 1", "eval_every = 2"),
 }
+# The GRU recipe at a learning rate that learns within 30 steps, evaluated every 10:
+# one run that both the checkpoint test and the validation-loss test read.
+LEARN = (
+    TINY.replace("steps = 4", "steps = 30").replace("eval_every = 2", "eval_every = 10")
+    + "learning_rate = 0.003\n"
+)
 
 
 @pytest.fixture(scope="module")
@@ -72,6 +80,29 @@ def duration_triplets(triplets):
     return triplets
 
 
+@pytest.fixture(scope="module")
+def gru_run(triplets, tmp_path_factory):
+    """`(model, state, run folder)`: the GRU recipe's 30-step run (LEARN)."""
+    (triplets / "learn.toml").write_text(LEARN)
+    run = tmp_path_factory.mktemp("gru") / "run"
+    model, state = train_transfer(triplets / "triplets", str(triplets / "learn.toml"), run,
+                                  strategy="cpu", verbose=0)  # fmt: skip
+    return model, state, run
+
+
+@pytest.fixture(params=["gru", "transformer"])
+def trained(request, triplets, tmp_path):
+    """`(decoder, triplets folder, model, state, run folder)`: the GRU's shared run, or
+    a 2-step run of the tiny Transformer on DurationTokenizer triplets."""
+    if request.param == "gru":
+        return ("gru", triplets / "triplets", *request.getfixturevalue("gru_run"))
+    data = request.getfixturevalue("duration_triplets") / "duration"
+    run = tmp_path / "run"
+    model, state = train_transfer(data, str(triplets / "transformer.toml"), run, strategy="cpu",
+                                  verbose=0)  # fmt: skip
+    return "transformer", data, model, state, run
+
+
 @pytest.fixture(params=["gru", "transformer"])
 def recipe(request, triplets):
     """`(decoder, triplets folder, TOML)`: the tiny GRU model on BeatTokenizer
@@ -86,11 +117,9 @@ def val_batch(data):
     return next(iter(transfer_dataset(data, "val", batch_size=4, shuffle=False)))
 
 
-def test_a_run_trains_checkpoints_and_reloads_with_identical_logits(recipe, tmp_path):
-    decoder, data, config = recipe
-    steps = {"gru": 4, "transformer": 2}[decoder]
-    run = tmp_path / "run"
-    model, state = train_transfer(data, str(config), run, strategy="cpu", verbose=0)
+def test_a_run_trains_checkpoints_and_reloads_with_identical_logits(trained):
+    decoder, data, model, state, run = trained
+    steps, evaluations = {"gru": (30, 3), "transformer": (2, 2)}[decoder]
     assert state["step"] == steps and state["replicas"] == 1
     assert np.isfinite(state["train_loss"]) and np.isfinite(state["best_val_loss"])
     assert {"model.keras", "last.keras", "run.json", "history.csv"} <= {
@@ -98,7 +127,7 @@ def test_a_run_trains_checkpoints_and_reloads_with_identical_logits(recipe, tmp_
     }
     assert any((run / "logs").rglob("events.out.tfevents.*"))  # TensorBoard
     history = (run / "history.csv").read_text().splitlines()
-    assert len(history) == 1 + 2  # header + 2 evaluations
+    assert len(history) == 1 + evaluations  # and a header
     val = [float(line.split(",")[2]) for line in history[1:]]
     assert val[1] < val[0], val  # a few steps already lower the validation loss
     x, _ = val_batch(data)
@@ -118,16 +147,12 @@ def test_a_run_trains_checkpoints_and_reloads_with_identical_logits(recipe, tmp_
     assert out.notes["end"].max() <= segments(content, 8)[-1].end
 
 
-def test_training_lowers_the_validation_loss(triplets, tmp_path):
-    config = tmp_path / "c.toml"
-    config.write_text(
-        TINY.replace("steps = 4", "steps = 30").replace("eval_every = 2", "eval_every = 10")
-        + "learning_rate = 0.003\n"
-    )
-    train_transfer(triplets / "triplets", str(config), tmp_path / "run", verbose=0)
-    lines = (tmp_path / "run" / "history.csv").read_text().splitlines()[1:]
+def test_training_lowers_the_validation_loss(gru_run):
+    _, state, run = gru_run
+    lines = (run / "history.csv").read_text().splitlines()[1:]
     val = [float(line.split(",")[2]) for line in lines]
     assert val[0] > val[1] > val[2], val
+    assert state["best_step"] == 30 and state["best_val_loss"] == pytest.approx(val[2])
 
 
 class Interrupt(keras.callbacks.Callback):
@@ -200,14 +225,27 @@ def test_a_nan_loss_stops_the_run_and_keeps_the_last_good_checkpoint(triplets, t
     assert json.loads((tmp_path / "run" / "run.json").read_text())["step"] == 2
 
 
-def test_mixed_precision_trains_with_float32_weights(triplets, tmp_path):
-    model, state = train_transfer(
-        triplets / "triplets", str(triplets / "tiny_short.toml"), tmp_path / "run",
-        strategy="cpu", mixed_precision=True, verbose=0,
-    )  # fmt: skip
-    assert np.isfinite(state["train_loss"])
+@pytest.fixture(scope="module")
+def cli_run(triplets, tmp_path_factory):
+    """`groove train transfer -q --mixed-precision` on the short recipe: `(run folder,
+    its arguments, exit code, stdout, the global dtype policy after it)`. The CLI test
+    and the mixed-precision test both read it."""
+    run = tmp_path_factory.mktemp("cli") / "run"
+    args = ["train", "transfer", "--data", str(triplets / "triplets"), "--out", str(run), "-q"]
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = main([*args, "--config", str(triplets / "tiny_short.toml"), "--mixed-precision"])
+    return run, args, code, out.getvalue(), keras.config.dtype_policy().name
+
+
+def test_mixed_precision_trains_with_float32_weights(cli_run):
+    run, _, code, _, policy = cli_run
+    assert code == 0
+    state = json.loads((run / "run.json").read_text())
+    assert state["settings"]["mixed_precision"] is True and np.isfinite(state["train_loss"])
+    model = keras.saving.load_model(run / "last.keras")  # the trained model, as fit returns it
     assert all(w.dtype == "float32" for w in model.weights)
-    assert keras.config.dtype_policy().name == "float32"  # the global policy is restored
+    assert policy == "float32"  # the global policy is restored
 
 
 TWO_DEVICES = textwrap.dedent(
@@ -269,11 +307,9 @@ def test_config_files_are_checked(tmp_path):
         load_config("medium", presets)
 
 
-def test_cli_trains_and_reports_bad_input_in_one_line(triplets, tmp_path, capsys):
-    run = tmp_path / "run"
-    args = ["train", "transfer", "--data", str(triplets / "triplets"), "--out", str(run), "-q"]
-    assert main([*args, "--config", str(triplets / "tiny.toml")]) == 0
-    assert "4 steps, best validation loss" in capsys.readouterr().out
+def test_cli_trains_and_reports_bad_input_in_one_line(cli_run, tmp_path, capsys):
+    run, args, code, out, _ = cli_run
+    assert code == 0 and "2 steps, best validation loss" in out
     assert (run / "model.keras").is_file()
     assert main([*args, "--config", "tiny"]) == 2  # the folder holds a run
     err = capsys.readouterr().err.strip().splitlines()
@@ -285,7 +321,9 @@ def test_cli_trains_and_reports_bad_input_in_one_line(triplets, tmp_path, capsys
 
 # One JAX run serves both JAX tests: data parallel over two host devices, and the
 # checkpoint it writes loaded under TensorFlow. (One JAX device is what
-# tests/test_gpu_script.py trains on, and tests/test_training_lm.py.)
+# tests/test_gpu_script.py trains on, and tests/test_training_lm.py.) One step: JAX
+# compiles a training step for each batch shape.
+ONE_STEP = SHORT["gru"].replace("steps = 2", "steps = 1").replace("every = 2", "every = 1")
 JAX_TRAIN_AND_SAVE = textwrap.dedent(
     """
     import json, sys
@@ -303,10 +341,12 @@ JAX_TRAIN_AND_SAVE = textwrap.dedent(
 
 @pytest.fixture(scope="module")
 def jax_run(triplets, tmp_path_factory):
-    """`(run folder, child's JSON)`: two tiny steps under JAX on two host devices."""
+    """`(run folder, child's JSON)`: one tiny step under JAX on two host devices."""
     pytest.importorskip("jax")
-    run = tmp_path_factory.mktemp("jax") / "run"
-    args = [str(triplets / "triplets"), str(triplets / "tiny_short.toml"), str(run)]
+    root = tmp_path_factory.mktemp("jax")
+    (root / "one.toml").write_text(ONE_STEP)
+    run = root / "run"
+    args = [str(triplets / "triplets"), str(root / "one.toml"), str(run)]
     env = {**os.environ, "KERAS_BACKEND": "jax",
            "XLA_FLAGS": f"{JAX_TWO_HOST_DEVICES} {JAX_FAST_COMPILE}"}  # fmt: skip
     out = run_child(JAX_TRAIN_AND_SAVE, args, env)
@@ -322,7 +362,7 @@ def test_a_model_trained_under_jax_loads_under_tensorflow_with_the_same_outputs(
     run, _ = jax_run
     assert keras.backend.backend() == "tensorflow"
     model = keras.saving.load_model(run / "last.keras")
-    assert int(model.optimizer.iterations) == 2
+    assert int(model.optimizer.iterations) == 1
     x, _ = val_batch(triplets / "triplets")
     ours, theirs = np.asarray(model(x)), np.load(run / "jax_logits.npy")
     # The GRUs, the attention scan and the convs run other kernels on each back end:
