@@ -152,6 +152,7 @@ def test_train_mixed_precision_from_the_command_line(tmp_path, capsys):
     argv += ["--strategy", "cpu", "-q"]
     assert main([*argv, "--out", str(tmp_path / "mixed"), "--mixed-precision"]) == 0
     assert "groove: 2 steps" in capsys.readouterr().out
+    assert keras.config.dtype_policy().name == "float32"  # the global policy is restored
     state = json.loads((tmp_path / "mixed" / "run.json").read_text())
     assert state["settings"]["mixed_precision"] is True and state["step"] == 2
     assert np.isfinite(state["train_loss"])

@@ -127,6 +127,11 @@ def test_resume_continues_a_killed_run(corpus, killed_run, tmp_path):
     assert state["step"] == 4 and int(model.optimizer.iterations.numpy()) == 4
 
 
+# Extended run (--runslow) only: tests/models/test_music_transformer.py trains the same
+# recipe (tiny, learning rate 3e-3, no warmup, an evaluation every 10 steps) through
+# train_lm on eight Bach chorales and asserts more: the validation loss falls at each
+# evaluation and ends well below a uniform guess.
+@pytest.mark.extended
 def test_validation_loss_falls(corpus, tmp_path):
     config = tmp_path / "learn.toml"
     config.write_text(
@@ -152,6 +157,10 @@ def test_a_nan_loss_stops_the_run_and_saves_nothing_bad(corpus, tmp_path):
     assert not (tmp_path / "run" / "model.keras").exists()
 
 
+# Extended run (--runslow) only: tests/test_e2e_cli.py trains the same tiny recipe with
+# --mixed-precision through `groove train lm` and asserts more (finite loss, float32
+# weights, the global policy restored, and weights that differ from a float32 run's).
+@pytest.mark.extended
 def test_mixed_precision_trains_with_float32_weights(corpus, tmp_path):
     model, state = train_lm(corpus / "data", str(corpus / "short.toml"), tmp_path / "run",
                             strategy="cpu", mixed_precision=True, verbose=0)  # fmt: skip
