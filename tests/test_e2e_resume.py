@@ -9,6 +9,7 @@ kill, and a `groove train lm` process killed with SIGKILL must finish with
 from __future__ import annotations
 
 import json
+import shutil
 import signal
 import subprocess
 import sys
@@ -18,6 +19,7 @@ import keras
 import numpy as np
 import pytest
 
+import groove.models.music_transformer.backbone  # noqa: F401  (registers the classes for load_model)
 from groove.cli import main
 from groove.data import build_lm_corpus
 from groove.errors import GrooveWarning, TrainingError
@@ -70,10 +72,22 @@ def optimizer_state(model) -> dict[str, np.ndarray]:
     return {v.path: v.numpy() for v in model.optimizer.variables}
 
 
-def test_the_resumed_run_starts_from_the_weights_and_optimizer_saved_at_the_kill(corpus, tmp_path):
-    run, cfg = tmp_path / "run", config(tmp_path, 4)
+@pytest.fixture(scope="module")
+def killed(corpus, tmp_path_factory):
+    """`(run folder, config)`: a 4-step run interrupted after its first checkpoint.
+    Tests copy the folder before resuming or changing it."""
+    root = tmp_path_factory.mktemp("killed")
+    run, cfg = root / "run", config(root, 4)
     with pytest.raises(KeyboardInterrupt):
         train_lm(corpus, cfg, run, strategy="cpu", verbose=0, callbacks=[Kill()])
+    return run, cfg
+
+
+def test_the_resumed_run_starts_from_the_weights_and_optimizer_saved_at_the_kill(
+    corpus, killed, tmp_path
+):
+    run, cfg = tmp_path / "run", killed[1]
+    shutil.copytree(killed[0], run)
     at_kill = keras.saving.load_model(run / "last.keras")
     saved_weights, saved_optimizer = at_kill.get_weights(), optimizer_state(at_kill)
     assert int(at_kill.optimizer.iterations.numpy()) == 2
@@ -164,10 +178,9 @@ def test_a_kill_between_last_keras_and_run_json_neither_repeats_nor_loses_a_peri
     assert json.loads((run / "run.json").read_text())["step"] == 6
 
 
-def test_a_run_json_ahead_of_its_checkpoint_is_refused(corpus, tmp_path):
-    run, cfg = tmp_path / "run", config(tmp_path, 4)
-    with pytest.raises(KeyboardInterrupt):
-        train_lm(corpus, cfg, run, strategy="cpu", verbose=0, callbacks=[Kill()])
+def test_a_run_json_ahead_of_its_checkpoint_is_refused(corpus, killed, tmp_path):
+    run, cfg = tmp_path / "run", killed[1]
+    shutil.copytree(killed[0], run)
     state = json.loads((run / "run.json").read_text())
     (run / "run.json").write_text(json.dumps({**state, "step": 4, "epoch": 2}))
     with pytest.raises(TrainingError, match=r"last\.keras is at step 2 but run\.json at step 4"):
