@@ -512,6 +512,14 @@ def build(app: App):
         )  # fmt: skip
         return _audio(audio), _image(rolls), [str(f) for f in files]
 
+    def sampling(top_p: float):
+        """Both tabs' sampling controls: temperature, top-p and seed."""
+        return (
+            gr.Slider(0.0, 1.5, value=1.0, step=0.05, label="Temperature (0: greedy)"),
+            gr.Slider(0.05, 1.0, value=top_p, step=0.05, label="Top-p (1: off)"),
+            gr.Number(value=0, precision=0, label="Seed"),
+        )
+
     with gr.Blocks(title="groove", delete_cache=(OUTBOX_SECONDS, OUTBOX_SECONDS)) as blocks:
         gr.Markdown(
             "# groove\nPlay a song again in the style of a short example, or compose "
@@ -538,11 +546,7 @@ def build(app: App):
                         choices=list(TRANSFER_ROLES), elem_id="roles",
                     )  # fmt: skip
                     with gr.Accordion("Sampling", open=False):
-                        temperature = gr.Slider(0.0, 1.5, value=1.0, step=0.05,
-                                                label="Temperature (0: greedy)")  # fmt: skip
-                        top_p = gr.Slider(0.05, 1.0, value=1.0, step=0.05,
-                                          label="Top-p (1: off)")  # fmt: skip
-                        seed = gr.Number(value=0, precision=0, label="Seed")
+                        temperature, top_p, seed = sampling(top_p=1.0)
                         keep_melody = gr.Checkbox(label="Keep the song's melody")
                     go = gr.Button("Transfer", variant="primary", elem_id="transfer")
                 with gr.Column():
@@ -571,11 +575,7 @@ def build(app: App):
                                         label="Seconds of new music")  # fmt: skip
                     samples = gr.Slider(1, MAX_COMPOSE_SAMPLES, value=1, step=1, label="Samples")
                     with gr.Accordion("Sampling", open=False):
-                        c_temperature = gr.Slider(0.0, 1.5, value=1.0, step=0.05,
-                                                  label="Temperature (0: greedy)")  # fmt: skip
-                        c_top_p = gr.Slider(0.05, 1.0, value=0.95, step=0.05,
-                                            label="Top-p (1: off)")  # fmt: skip
-                        c_seed = gr.Number(value=0, precision=0, label="Seed")
+                        c_temperature, c_top_p, c_seed = sampling(top_p=0.95)
                     compose = gr.Button("Compose", variant="primary", elem_id="compose")
                 with gr.Column():
                     c_audio = gr.Audio(label="Sample 1", type="numpy", interactive=False,

@@ -306,18 +306,24 @@ def test_the_style_roles_name_their_tracks_and_programs(client, tmp_path):
     ]  # fmt: skip
 
 
-@pytest.mark.slow
-def test_listing_a_styles_roles_does_not_wait_behind_a_transfer(client, server):
-    """A musician uploading a style sees its roles while another request decodes: the
-    role listing is outside the decoding's concurrency group (groove.web.CONCURRENCY)."""
+def decoding_transfer(client, seed: int):
+    """A `/transfer` job of the bundled pair, returned once the server is decoding it
+    (it has left the queue)."""
     job = client.submit(
-        handle_file(SONG), handle_file(STYLE), [], 1.0, 1.0, 1, False, api_name="/transfer"
+        handle_file(SONG), handle_file(STYLE), [], 1.0, 1.0, seed, False, api_name="/transfer"
     )
-    # Queued after the transfer (the job's status says it left the queue first).
     deadline = time.monotonic() + REQUEST_SECONDS
     while job.status().code.name in ("STARTING", "JOINING_QUEUE", "IN_QUEUE", "SENDING_DATA"):
         assert time.monotonic() < deadline, "the transfer never started"
         time.sleep(0.05)  # polling, bounded by the deadline
+    return job
+
+
+@pytest.mark.slow
+def test_listing_a_styles_roles_does_not_wait_behind_a_transfer(client, server):
+    """A musician uploading a style sees its roles while another request decodes: the
+    role listing is outside the decoding's concurrency group (groove.web.CONCURRENCY)."""
+    job = decoding_transfer(client, seed=1)
     update = Client(server.url, verbose=False).predict(handle_file(STYLE), api_name="/style_roles")
     answered_first = not job.done()
     job.result(timeout=REQUEST_SECONDS)
@@ -329,13 +335,8 @@ def test_listing_a_styles_roles_does_not_wait_behind_a_transfer(client, server):
 def test_a_composition_waits_while_a_transfer_decodes(client, server):
     """Transfers and compositions share the decoding slot (groove.web.CONCURRENCY): a
     compose request sent during a transfer is queued, not decoded beside it."""
-    job = client.submit(
-        handle_file(SONG), handle_file(STYLE), [], 1.0, 1.0, 2, False, api_name="/transfer"
-    )
+    job = decoding_transfer(client, seed=2)
     deadline = time.monotonic() + REQUEST_SECONDS
-    while job.status().code.name in ("STARTING", "JOINING_QUEUE", "IN_QUEUE", "SENDING_DATA"):
-        assert time.monotonic() < deadline, "the transfer never started"
-        time.sleep(0.05)  # polling, bounded by the deadline
     other = Client(server.url, verbose=False)
     compose = other.submit(None, 2, 1, 1.0, 0.95, 0, api_name="/compose")
     seen = []  # the compose request's status whenever the transfer was decoding
