@@ -51,6 +51,7 @@ def main(argv=None) -> int:
     )
     p.add_argument("--harmony", type=float, help="harmony-mask strength (default: groove's)")
     p.add_argument("--no-register", action="store_true", help="no register rule")
+    p.add_argument("--no-dynamics", action="store_true", help="no velocities from the style")
     p.add_argument("--temperature", type=float, default=1.0)
     p.add_argument("--top-p", type=float)
     p.add_argument("--real", help="folder of real songs to transfer as well")
@@ -76,7 +77,8 @@ def main(argv=None) -> int:
                            styles_per_chart=args.styles_per_chart)  # fmt: skip
     charts = {c["index"]: c for c in plan["charts"]}
     options = {"harmony": HARMONY_STRENGTH if args.harmony is None else args.harmony,
-               "register": not args.no_register}  # fmt: skip
+               "register": not args.no_register,
+               "dynamics": not args.no_dynamics}  # fmt: skip
     test = [i for i in plan["items"] if i["split"] == args.split]
     by_style: dict[int, list[dict]] = {}
     by_chart: dict[int, list[dict]] = {}

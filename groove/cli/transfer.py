@@ -47,6 +47,11 @@ def register(subparsers) -> None:
         "--no-register", action="store_true",
         help="let parts leave the register (and drum kit) of the style example",
     )  # fmt: skip
+    p.add_argument(
+        "--no-dynamics", action="store_true",
+        help="play the model's coarse velocity bins as they are, not at the style example's "
+        "own velocities",
+    )  # fmt: skip
     add_quiet_option(p)
     p.set_defaults(run=run)
 
@@ -100,6 +105,7 @@ def run(args: argparse.Namespace) -> int:
             keep_melody=args.keep_melody,
             harmony=HARMONY_STRENGTH if args.harmony is None else args.harmony,
             register=not args.no_register,
+            dynamics=not args.no_dynamics,
             progress=progress,
         )
     finally:

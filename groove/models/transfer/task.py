@@ -22,6 +22,7 @@ from groove.midi import Score
 from groove.midi.roles import TRANSFER_ROLES, parse_role, role_of
 from groove.models import saving
 from groove.models.sampling import Sampler, compiled, decode, make_sampler, seeded
+from groove.models.transfer.dynamics import style_velocities
 from groove.models.transfer.preprocessor import TransferPreprocessor
 from groove.models.transfer.rules import decoding_rules
 from groove.tokenizers import Tokenizer
@@ -61,6 +62,7 @@ def transfer(
     max_tokens: int | None = None,
     harmony: float | None = HARMONY_STRENGTH,
     register: bool = True,
+    dynamics: bool = True,
     progress: Callable[[int, int], None] | None = None,
 ) -> Any:
     """Play `content` again in the style of `style`.
@@ -84,6 +86,9 @@ def transfer(
             20 times less likely); 0 or None turns it off, `float("inf")` forbids.
         register: Keep each part within the style example's register (±2
             semitones) and, for drums, to the drum sounds the example uses.
+        dynamics: Play each note at the style example's own velocity for the
+            model's coarse velocity bin, its position in the bar and (drums) its
+            sound, never leaving the bin (`groove.models.transfer.dynamics`).
         progress: Called as `progress(rows_done, rows)` after each batch of
             `TRANSFER_BATCH_ROWS` (segment, role) rows is decoded.
 
@@ -100,7 +105,7 @@ def transfer(
     score = transfer_score(
         content, style, model, roles=roles, temperature=temperature, top_k=top_k, top_p=top_p,
         seed=seed, keep_melody=keep_melody, max_tokens=max_tokens, harmony=harmony,
-        register=register, progress=progress,
+        register=register, dynamics=dynamics, progress=progress,
     )  # fmt: skip
     return gmidi.to_pretty_midi(score)
 
@@ -119,6 +124,7 @@ def transfer_score(
     max_tokens: int | None = None,
     harmony: float | None = HARMONY_STRENGTH,
     register: bool = True,
+    dynamics: bool = True,
     progress: Callable[[int, int], None] | None = None,
     stats: dict[str, Any] | None = None,
 ) -> Score:
@@ -179,7 +185,12 @@ def transfer_score(
     if stats is not None:
         stats.update(totals, segments=len(windows), roles=list(roles), rows=len(pairs))
     melody = _melody_track(content_score) if keep_melody else None
-    return pre.postprocess(content_score, style_score, windows, pairs, ids, melody)
+    out = pre.postprocess(content_score, style_score, windows, pairs, ids, melody)
+    if dynamics:  # the role tracks come first, a kept melody last
+        out = style_velocities(out, style_score, windows, tokenizer.resolution,
+                               tokenizer.velocity_bins, pre.settings.bars,
+                               range(len(out.tracks) - (melody is not None)))  # fmt: skip
+    return out
 
 
 def style_embedding(style: Any, model: Any = None, role: str | None = None) -> np.ndarray:

@@ -1,0 +1,120 @@
+"""Dynamics from the style example: exact velocities for the decoder's coarse bins.
+
+The transfer tokenizers carry velocity as a few coarse bins (`DurationTokenizer`:
+4), and a decoded note gets its bin's centre. A style whose notes all play at
+velocity 100 then comes back at 112 (the centre of the top bin of 4), and an accent
+pattern inside a bin (a hi-hat at 70 on the beat, 60 off it) is flattened. The
+model is asked only for the bin; the level within it is a fact of the style
+example, read from it at decoding time, as a drummer copies a groove's accents.
+
+`style_velocities` plays each decoded note at the median velocity of the style
+part's notes that share its velocity bin and, as far as the example has such
+notes, its position in the bar (and, for drums, its drum sound):
+
+    drums:   (bin, sound, position) -> (bin, sound) -> (bin, position) -> (bin)
+    pitched: (bin, position) -> (bin)
+
+A note whose bin the style part never plays keeps its decoded velocity. Every new
+velocity lies in the note's own bin (it is a median of velocities of that bin), so
+the step never overrides a loudness the model chose. Positions are grid steps of
+the tokenizer's resolution, counted from each bar line of the segments that both
+pieces are cut into.
+
+This is plain table look-up, written here because no MIDI library offers "take the
+accents of this example" (pretty_midi, symusic and miditok only read and write
+velocities).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+
+from groove.data.segments import Segment, role_score, segments
+from groove.midi import Score
+from groove.midi.roles import role_of
+from groove.tokenizers.events import velocity_to_bin
+
+
+def _positions(start: np.ndarray, windows: Sequence[Segment], tpb: int, resolution: int):
+    """Each onset's grid step within its bar, bars counted from its segment's start."""
+    starts = np.array([w.start for w in windows], np.int64)
+    k = np.clip(np.searchsorted(starts, start, side="right") - 1, 0, len(windows) - 1)
+    bar_steps = np.array([max(round(w.beats_per_bar * resolution), 1) for w in windows])
+    steps = np.rint((start - starts[k]) * resolution / tpb).astype(np.int64)
+    return steps % bar_steps[k]
+
+
+def _keys(bins, pitches, positions, drums: bool) -> list[list[tuple]]:
+    """The look-up keys of each note, most specific first."""
+    if drums:
+        return [
+            [(b, p, q), (b, p, None), (b, None, q), (b, None, None)]
+            for b, p, q in zip(bins, pitches, positions, strict=True)
+        ]
+    return [[(b, None, q), (b, None, None)] for b, q in zip(bins, positions, strict=True)]
+
+
+def velocity_table(
+    part: Score, role: str, resolution: int, num_bins: int, bars: int
+) -> dict[tuple, int]:
+    """Median velocity of the style part's notes under every look-up key."""
+    notes = part.notes
+    if not len(notes):
+        return {}
+    windows = segments(part, bars)
+    bins = velocity_to_bin(notes["velocity"], max(num_bins, 1))
+    pos = _positions(notes["start"].astype(np.int64), windows, part.ticks_per_beat, resolution)
+    groups: dict[tuple, list[int]] = defaultdict(list)
+    velocity = notes["velocity"].astype(np.int64)
+    for keys, v in zip(_keys(bins, notes["pitch"], pos, role == "drums"), velocity, strict=True):
+        for key in keys:
+            groups[key].append(int(v))
+    return {key: int(np.median(vs)) for key, vs in groups.items()}
+
+
+def style_velocities(
+    output: Score,
+    style: Score,
+    windows: Sequence[Segment],
+    resolution: int,
+    num_bins: int,
+    bars: int,
+    tracks: Iterable[int] | None = None,
+) -> Score:
+    """`output` with the velocities of its role tracks taken from `style` (see above).
+
+    Args:
+        output: A transfer, on the timeline cut into `windows`.
+        style: The style example the transfer imitates.
+        windows: The segments `output` was decoded in (the content's).
+        resolution: Grid steps per beat of the tokenizer.
+        num_bins: The tokenizer's velocity bins (0: it has none, so one bin).
+        bars: Bars per segment of the style example, as the model cuts it.
+        tracks: Output tracks to change (default: every one whose role the style
+            example plays); a kept melody is left out by the caller.
+    """
+    if not len(output.notes) or not windows:
+        return output
+    notes = output.notes.copy()
+    chosen = range(len(output.tracks)) if tracks is None else tracks
+    tpb = output.ticks_per_beat
+    for i in chosen:
+        role = role_of(output.tracks[i])
+        part = role_score(style, role)
+        table = velocity_table(part, role, resolution, num_bins, bars)
+        mine = np.flatnonzero(notes["track"] == i)
+        if not table or not len(mine):
+            continue
+        # The style's grid is in its own ticks; positions are steps, so both agree.
+        pos = _positions(notes["start"][mine].astype(np.int64), windows, tpb, resolution)
+        bins = velocity_to_bin(notes["velocity"][mine], max(num_bins, 1))
+        keys = _keys(bins, notes["pitch"][mine], pos, role == "drums")
+        for j, options in zip(mine, keys, strict=True):
+            for key in options:
+                if key in table:
+                    notes["velocity"][j] = table[key]
+                    break
+    return output.replace(notes=notes)
