@@ -294,6 +294,72 @@ def test_bad_decoder_settings_are_config_errors():
         build_model(V, "tiny", decoder="transformer", tokenizer=SPEC, hidden_dim=30, num_heads=4)
 
 
+# ------------------------------------------------------------- style attention
+
+
+@pytest.fixture(scope="module")
+def attending():
+    """Cross-attends to the style example's tokens as well as to the content."""
+    return tiny(style_attention=True)
+
+
+def test_style_attention_reads_the_style_tokens_not_only_the_style_vector():
+    # The decoder alone, with the condition (the style vector) held fixed: the logits
+    # change with the style tokens only when it attends to them.
+    keras.utils.set_random_seed(0)
+    args = dict(hidden_dim=8, num_layers=1, num_heads=2, ff_dim=8, max_relative_position=8,
+                cond_dim=4)  # fmt: skip
+    x = batch(6)
+    memory = np.random.default_rng(0).random((3, 48, 8)).astype("float32")
+    inputs = (x["tokens"], memory, x["content_mask"], np.ones((3, 4), "float32"), x["bar_beats"])
+    other = x["style"][::-1].copy()
+    dec = TransformerDecoder(V, _shift_values(SPEC, V), R, FPB, style_attention=True, **args)
+    a = np.asarray(dec(*inputs, style=x["style"]))
+    assert not np.allclose(np.asarray(dec(*inputs, style=other)), a, atol=1e-4)
+    plain = TransformerDecoder(V, _shift_values(SPEC, V), R, FPB, **args)
+    np.testing.assert_array_equal(np.asarray(plain(*inputs, style=other)),
+                                  np.asarray(plain(*inputs, style=x["style"])))  # fmt: skip
+    with pytest.raises(ValueError, match="pass its ids"):
+        dec(*inputs)
+
+
+def test_style_attention_ignores_padding_of_the_style_example(attending):
+    x = batch(7)
+    x["style"][1, 6:] = 0  # a shorter example in row 1
+    padded = dict(x, style=np.pad(x["style"], [(0, 0), (0, 9)]))
+    np.testing.assert_allclose(np.asarray(attending(padded)), np.asarray(attending(x)),
+                               atol=1e-5)  # fmt: skip
+
+
+def test_style_attention_cached_generation_equals_teacher_forcing(attending):
+    x = batch(8, length=140)
+    x["style"][0, 4:] = 0
+    want = np.asarray(attending(x))
+    context, state = attending.start_decoding(x)
+    got = []
+    for position in range(x["tokens"].shape[1]):
+        state = attending.grow_state(state, position)
+        token = keras.ops.convert_to_tensor(x["tokens"][:, position])
+        logits, state = attending.decode_step(token, state, context)
+        got.append(np.asarray(logits))
+    np.testing.assert_allclose(np.stack(got, 1), want, atol=1e-4)
+
+
+def test_style_attention_saves_and_loads_with_identical_outputs(attending, tmp_path):
+    attending.save(tmp_path / "s.keras")
+    loaded = keras.saving.load_model(tmp_path / "s.keras")
+    assert loaded.config.style_attention and loaded.decoder.style_attention
+    x = batch(9)
+    np.testing.assert_array_equal(np.asarray(loaded(x)), np.asarray(attending(x)))
+
+
+def test_style_attention_needs_a_one_shot_transformer_with_time_inputs():
+    for bad in ({"decoder": "gru"}, {"time_inputs": False}, {"styles": 3}):
+        settings = {"decoder": "transformer", **bad}
+        with pytest.raises(ConfigError, match="style_attention needs"):
+            build_model(V, "tiny", tokenizer=SPEC, style_attention=True, **settings)
+
+
 # ----------------------------------------------------------------- JAX -> TensorFlow
 
 JAX_CHILD = textwrap.dedent(

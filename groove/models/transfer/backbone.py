@@ -225,7 +225,7 @@ class StyleTransferModel(keras.Model):
                 c.vocab_size, _shift_values(self.tokenizer_config, c.vocab_size),
                 _resolution(self.tokenizer_config), self.data_settings.frames_per_beat,
                 c.hidden_dim, c.num_layers, c.num_heads, c.ff_dim, c.max_relative_position,
-                c.dropout, c.style_dim + c.role_dim, c.time_inputs,
+                c.dropout, c.style_dim + c.role_dim, c.time_inputs, c.style_attention,
             )  # fmt: skip
         self._build_now()
 
@@ -266,7 +266,7 @@ class StyleTransferModel(keras.Model):
         if self.config.decoder == "gru":
             return self.decoder(inputs["tokens"], memory, mask, cond, training=training)
         return self.decoder(inputs["tokens"], memory, mask, cond, _bar_beats(inputs),
-                            training=training)  # fmt: skip
+                            _style_ids(self, inputs), training=training)  # fmt: skip
 
     # ---------------------------------------------------------------- generation
 
@@ -277,7 +277,7 @@ class StyleTransferModel(keras.Model):
         if self.config.decoder == "gru":
             state, keys = self.decoder.start(memory, mask, cond)
             return (keys, memory, mask, cond), state
-        return self.decoder.start(memory, mask, cond, _bar_beats(inputs))
+        return self.decoder.start(memory, mask, cond, _bar_beats(inputs), _style_ids(self, inputs))
 
     def decode_step(self, token, state, context):
         """One generation step: ids `(B,)` -> `(logits (B, vocab), state)`."""
@@ -306,6 +306,11 @@ def _bar_beats(inputs):
     if bar is None:
         bar = ops.full((ops.shape(inputs["role"])[0],), DEFAULT_BAR_BEATS)
     return bar
+
+
+def _style_ids(model, inputs):
+    """The style example's ids when the decoder attends to them, else None."""
+    return inputs["style"] if model.config.style_attention else None
 
 
 def _tokenizer(spec):

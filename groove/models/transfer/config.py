@@ -42,6 +42,11 @@ class TransferConfig:
         time_inputs: ("transformer") Tell the decoder at every step where it is: the
             beat phase, the position in the bar, the beats left in the segment and
             the content of the current beat.
+        style_attention: ("transformer", one-shot, with `time_inputs`) Cross-attend
+            to the style example's tokens as well as to the content: each style token
+            is embedded with the decoder's own token, beat-phase and bar-position
+            embeddings, so the decoder can look up what the example plays at the
+            position it is at, not only read the one style vector.
         num_layers, num_heads, hidden_dim, ff_dim, max_relative_position:
             ("transformer") Sizes of the decoder blocks, as in the Music Transformer.
     """
@@ -61,6 +66,7 @@ class TransferConfig:
     dropout: float = 0.1
     decoder: str = "gru"
     time_inputs: bool = True
+    style_attention: bool = False
     num_layers: int = 4
     num_heads: int = 4
     hidden_dim: int = 192
@@ -77,6 +83,13 @@ class TransferConfig:
             raise ConfigError(f"dropout must be in [0, 1), got {self.dropout}")
         if self.decoder not in DECODERS:
             raise ConfigError(f"decoder must be one of {', '.join(DECODERS)}, got {self.decoder!r}")
+        if self.style_attention and (
+            self.decoder != "transformer" or self.styles or not self.time_inputs
+        ):
+            raise ConfigError(
+                "style_attention needs the Transformer decoder, a one-shot model "
+                "(styles = 0) and time_inputs"
+            )
         if min(self.num_layers, self.num_heads, self.ff_dim, self.max_relative_position) < 1:
             raise ConfigError("Transformer decoder sizes must be positive")
         if self.hidden_dim < 1 or self.hidden_dim % self.num_heads:
