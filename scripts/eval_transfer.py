@@ -51,6 +51,7 @@ def main(argv=None) -> int:
     )
     p.add_argument("--harmony", type=float, help="harmony-mask strength (default: groove's)")
     p.add_argument("--no-register", action="store_true", help="no register rule")
+    p.add_argument("--lengths", type=float, help="note-length rule strength (default: groove's)")
     p.add_argument("--no-dynamics", action="store_true", help="no velocities from the style")
     p.add_argument("--temperature", type=float, default=1.0)
     p.add_argument("--top-p", type=float)
@@ -64,7 +65,7 @@ def main(argv=None) -> int:
     from groove.data.triplets import read_manifest
     from groove.models import saving
     from groove.models.transfer.task import transfer_score
-    from groove.tokenizers.grammar import HARMONY_STRENGTH
+    from groove.tokenizers.grammar import HARMONY_STRENGTH, LENGTHS_STRENGTH
 
     out = Path(args.out)
     dirs = {k: out / "test" / k for k in ("content", "style", "target", "output")}
@@ -78,6 +79,7 @@ def main(argv=None) -> int:
     charts = {c["index"]: c for c in plan["charts"]}
     options = {"harmony": HARMONY_STRENGTH if args.harmony is None else args.harmony,
                "register": not args.no_register,
+               "lengths": LENGTHS_STRENGTH if args.lengths is None else args.lengths,
                "dynamics": not args.no_dynamics}  # fmt: skip
     test = [i for i in plan["items"] if i["split"] == args.split]
     by_style: dict[int, list[dict]] = {}

@@ -48,6 +48,11 @@ def register(subparsers) -> None:
         help="let parts leave the register (and drum kit) of the style example",
     )  # fmt: skip
     p.add_argument(
+        "--lengths", type=float, default=None, metavar="NATS",
+        help="strength of the note-length rule: notes of a length the style example does not "
+        "play lose this many nats (default 2; 0 turns it off; duration-token models only)",
+    )  # fmt: skip
+    p.add_argument(
         "--no-dynamics", action="store_true",
         help="play the model's coarse velocity bins as they are, not at the style example's "
         "own velocities",
@@ -92,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
     # counted, and it is saved as it is (no round trip through pretty_midi).
     from groove import midi
     from groove.models.transfer.task import transfer_score
-    from groove.tokenizers.grammar import HARMONY_STRENGTH
+    from groove.tokenizers.grammar import HARMONY_STRENGTH, LENGTHS_STRENGTH
 
     progress = _Progress(not args.quiet)
     try:
@@ -105,6 +110,7 @@ def run(args: argparse.Namespace) -> int:
             keep_melody=args.keep_melody,
             harmony=HARMONY_STRENGTH if args.harmony is None else args.harmony,
             register=not args.no_register,
+            lengths=LENGTHS_STRENGTH if args.lengths is None else args.lengths,
             dynamics=not args.no_dynamics,
             progress=progress,
         )

@@ -11,7 +11,7 @@ signatures:
 - `chord_tone_rate`: the share of pitched notes whose pitch class sounds in the
   content around their onset: the harmony followed now, not somewhere in the piece;
 - `held_note_rate`: the share of pitched notes held longer than the style holds its
-  notes (`duration_limit`): notes left hanging;
+  notes (`duration_limit`), by more than `HELD_TOLERANCE`: notes left hanging;
 - `part_continuity`: per role, the share of the reference's playing bars in which
   the output plays that role too: parts that stop early.
 """
@@ -28,6 +28,12 @@ from groove.midi.roles import ROLES
 
 # Onset-phase histograms: bins per beat (12 resolves sixteenths and eighth triplets).
 PHASE_BINS_PER_BEAT = 12
+# A note counts as held only when it outlasts the style's limit by more than this
+# many beats: one step of the transfer tokenizers' 1/12-beat grid. Without it a
+# quantised output's two-step staccato (0.167 beats) counted as held against a
+# style whose staccato sixteenths last 0.138 beats, so held-note rates of 1.0 came
+# from timing 0.03 beats apart, not from notes left hanging (issue 14).
+HELD_TOLERANCE = 1 / 12
 # An onset this close below a bin edge (in bins) counts in the bin above: 1/3 beat
 # is 3.9999999 bins after float division.
 _EPS = 1e-6
@@ -137,14 +143,16 @@ def duration_limit(style: Any, percentile: float = 95.0, factor: float = 1.0,
     return float(factor * np.percentile(durations, percentile))
 
 
-def held_note_rate(output: Any, limit: float, role: str | None = None) -> float:
+def held_note_rate(
+    output: Any, limit: float, role: str | None = None, tolerance: float = HELD_TOLERANCE
+) -> float:
     """The share of the output's pitched notes (of `role` only, when given) longer
-    than `limit` beats (see `duration_limit`); NaN when it has no such note or the
-    limit is NaN."""
+    than `limit` beats (see `duration_limit`) by more than `tolerance` beats; NaN
+    when it has no such note or the limit is NaN."""
     notes = notes_of(output, role=role, drums=False)
     if len(notes) == 0 or np.isnan(limit):
         return float("nan")
-    return float(np.mean(notes.end - notes.start > limit))
+    return float(np.mean(notes.end - notes.start > limit + tolerance))
 
 
 def _bars_played(midi: Any, role: str, bars: np.ndarray) -> np.ndarray:

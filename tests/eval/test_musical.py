@@ -82,9 +82,15 @@ def test_held_notes_against_the_style_durations():
     # 95th percentile of 19 x 0.5 and one 2.0: 0.5 + 0.05 * (2.0 - 0.5) = 0.575 beats.
     assert duration_limit(style) == pytest.approx(0.575)
     assert duration_limit(style, factor=1.5) == pytest.approx(0.8625)
-    out = score_of([note(0, 0.5), note(1, 0.5), note(2, 8.0), note(10, 0.6)])
+    out = score_of([note(0, 0.5), note(1, 0.5), note(2, 8.0), note(10, 0.7)])
     assert held_note_rate(out, duration_limit(style)) == pytest.approx(2 / 4)
     assert held_note_rate(out, 10.0) == 0.0
+    # Past the limit by less than a 1/12-beat grid step is timing, not a held note:
+    # a quantised 2-step staccato against a style's 0.138-beat sixteenths.
+    staccato = score_of([note(b / 2, 2 / 12) for b in range(8)])
+    assert held_note_rate(staccato, 0.138) == 0.0
+    assert held_note_rate(staccato, 0.138, tolerance=0.0) == 1.0
+    assert held_note_rate(staccato, 0.08) == 1.0  # more than a step longer: held
     assert math.isnan(held_note_rate(score_of([]), 1.0))
     assert math.isnan(duration_limit(score_of([])))
 

@@ -115,6 +115,24 @@ def test_each_row_takes_its_own_parts_longest_note():
     assert rules["max_duration"].tolist() == [36, 72, max(round(1.5 * 0.25 * RES), RES // 4)]
 
 
+def test_note_lengths_are_the_parts_own_and_drums_list_none():
+    # Bass: eighths and half notes (6 and 24 steps); keys: whole notes (48 steps).
+    style = score([(0, 0.5, 40, 0), (1, 1.5, 43, 0), (2, 4, 45, 0), (0, 4, 60, 1),
+                   (0, 0.25, 36, 2)], [BASS, PIANO, DRUMS])  # fmt: skip
+    content = score(bars_of((4, 4), 2), [PIANO])
+    pairs = [(0, "bass"), (0, "keys"), (0, "drums"), (1, "bass")]
+    rules = decoding_rules(content, style, segments(content, 1), pairs, RES, harmony=None,
+                           lengths=2.0)  # fmt: skip
+    table = rules["lengths"]
+    assert rules["lengths_strength"] == 2.0 and table.shape[0] == 4
+    assert np.flatnonzero(table[0]).tolist() == [6, 24]
+    assert np.flatnonzero(table[1]).tolist() == [48]
+    assert not table[2].any()  # drum hits have no lengths: nothing to follow
+    np.testing.assert_array_equal(table[3], table[0])  # per role, whatever the segment
+    assert "lengths" not in decoding_rules(content, style, segments(content, 1), pairs, RES,
+                                           harmony=None, lengths=0.0)  # fmt: skip
+
+
 # -------------------------------------------------------------------------- harmony
 
 
@@ -233,3 +251,13 @@ def test_shipped_model_with_infinite_harmony_plays_only_the_contents_pitch_class
             continue
         assert note["pitch"] % 12 in set((near["pitch"] % 12).tolist()), (note, near)
     assert free < len(pitched) // 10
+
+
+@pytest.mark.parametrize("option", ["harmony", "lengths"])
+def test_a_negative_rule_strength_is_a_config_error(option):
+    from groove.errors import ConfigError
+    from groove.models.transfer.task import transfer_score
+
+    song, style = groove.example_path("song.mid"), groove.example_path("style.mid")
+    with pytest.raises(ConfigError, match=f"{option} must be 0 or more"):
+        transfer_score(song, style, **{option: -1.0})

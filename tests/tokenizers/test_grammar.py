@@ -398,6 +398,75 @@ def test_a_strength_of_3_makes_off_harmony_notes_rarer(name):
     assert free > 0.6 and held < free / 2, (free, held)
 
 
+# --------------------------------------------------------------------- note lengths
+
+
+def _lengths_run(name: str, strength: float, seed: int, rows: int = 64):
+    """Rows of random pitched music (no length cap but the 2-bar segment) whose
+    table lists only eighth notes and whole bars: the table and each row's notes."""
+    tok = TOKENIZERS[name]
+    r = tok.resolution
+    table = np.zeros((rows, 8 * r + 2), bool)
+    table[:, [r // 2, 4 * r]] = True
+    keys = np.zeros((rows, 256), bool)
+    keys[:, 36:96] = True
+    grammar = EventGrammar.for_tokenizer(tok, keys, np.full(rows, 8 * r), 400, lengths=table,
+                                         lengths_strength=strength)  # fmt: skip
+    ids = generate(tok, grammar, seed, eos=-30.0)
+    return table, [notes(tok, row) for row in ids]
+
+
+def _listed(table, rows, end: int, shortest: int) -> tuple[int, int]:
+    """(notes of a listed length, notes) over every row: pitched notes with time for
+    the shortest listed length before the end (a later one may be of any length)."""
+    hits = total = 0
+    for i, (on, off, key, report) in enumerate(rows):
+        assert report.repairs == 0
+        pitched = (key < 128) & (on <= end - shortest)
+        length = np.minimum(off - on, table.shape[1] - 1)[pitched]
+        hits += int(table[i, length].sum())
+        total += int(pitched.sum())
+    return hits, total
+
+
+@pytest.mark.parametrize("name", ["duration", "duration-short"])
+def test_note_lengths_follow_the_table_as_strongly_as_asked(name):
+    """Random logits rarely pick one of two lengths; 3 nats make them at least twice
+    as common, an infinite strength certain. "duration-short" spells a whole bar as four
+    1-beat DURATIONs, so the rule must let a longest DURATION go on."""
+    r = TOKENIZERS[name].resolution
+    table, free = _lengths_run(name, 0.0, seed=3)
+    hits, total = _listed(table, free, 8 * r, r // 2)
+    assert total > 200 and hits / total < 0.3, (hits, total)
+    free_share = hits / total
+    # 3 nats: each unlisted length 20 times less likely (measured: 0.31 and 0.57 of
+    # notes of a listed length, against 0.08 and 0.28 free); infinite: always one.
+    for strength, share in ((3.0, 2 * free_share), (float("inf"), 1.0)):
+        table, rows = _lengths_run(name, strength, seed=3)
+        hits, total = _listed(table, rows, 8 * r, r // 2)
+        assert total > 200 and hits / total >= share, (strength, hits, total)
+    # Whole bars (over the longest single DURATION for "duration-short") are played.
+    whole = sum(int(((off - on)[key < 128] == 4 * r).sum()) for on, off, key, _ in rows)
+    assert whole > 0
+
+
+def test_a_row_without_lengths_and_beat_streams_are_not_biased():
+    tok = TOKENIZERS["duration"]
+    table = np.zeros((2, 30), bool)
+    table[0, 6] = True
+    keys = np.ones((2, 256), bool)
+    grammar = EventGrammar.for_tokenizer(tok, keys, np.full(2, 96), 100, lengths=table,
+                                         lengths_strength=2.0)  # fmt: skip
+    grammar.update(np.full(2, tok.token_to_id("NOTE_ON_60")))
+    bias = grammar.bias()
+    assert bias[0, tok.token_to_id("DURATION_6")] == 0.0
+    assert bias[0, tok.token_to_id("DURATION_7")] == -2.0
+    np.testing.assert_array_equal(bias[1], 0.0)  # nothing listed: nothing to follow
+    beat = TOKENIZERS["beat"]
+    plain = EventGrammar.for_tokenizer(beat, keys, np.full(2, 96), 100, lengths=table)
+    assert plain.bias() is None
+
+
 # --------------------------------------------------------------------- prime, steps
 
 

@@ -13,7 +13,12 @@ role) rows into the options of `groove.tokenizers.grammar.EventGrammar`:
   example's note lengths for that role, so no note hangs for bars;
 - **the harmony mask** (optional, on by default): NOTE_ONs whose pitch class is not
   sounding in the content within `HARMONY_REACH` beats of the current time lose
-  `harmony` nats (see `groove.tokenizers.grammar.HARMONY_STRENGTH`).
+  `harmony` nats (see `groove.tokenizers.grammar.HARMONY_STRENGTH`);
+- **the note lengths** (optional, on by default; DURATION tokenizers only): a
+  pitched note whose length is not within `LENGTH_TOLERANCE` grid steps of a length
+  the style example's part plays loses `lengths` nats
+  (`groove.tokenizers.grammar.LENGTHS_STRENGTH`): a part that plays eighth notes
+  and whole bars gets eighth notes and whole bars, not dotted halves.
 """
 
 from __future__ import annotations
@@ -33,6 +38,10 @@ DURATION_FACTOR = 1.5
 DURATION_PERCENTILE = 95
 # Beats either side of the current time in which a content note counts as harmony.
 HARMONY_REACH = 0.5
+# Grid steps either side of a style note's length that count as that length. 0: a
+# humanised example already plays its lengths a step either way, and 1 step gave
+# the same scores on validation pairs (issue 14).
+LENGTH_TOLERANCE = 0
 
 
 def decoding_rules(
@@ -44,6 +53,7 @@ def decoding_rules(
     *,
     harmony: float | None,
     register: bool = True,
+    lengths: float | None = None,
 ) -> dict[str, Any]:
     """`EventGrammar` options for the rows `pairs` ((segment index, role) each).
 
@@ -54,10 +64,13 @@ def decoding_rules(
         resolution: Grid steps per beat of the tokenizer.
         harmony: Nats taken from off-harmony notes; 0 or None for no harmony mask.
         register: Keep each part within the style example's register.
+        lengths: Nats taken from a note length the style part does not play; 0 or
+            None for no such rule.
 
     Returns:
-        A dict with `keys`, `end_steps`, `eos_from`, `max_duration` and, with a
-        harmony mask, `harmony` and `harmony_strength`.
+        A dict with `keys`, `end_steps`, `eos_from`, `max_duration`; with a
+        harmony mask, `harmony` and `harmony_strength`; with `lengths`, `lengths`
+        and `lengths_strength`.
     """
     parts = {role: role_score(style, role) for role in dict.fromkeys(r for _, r in pairs)}
     end = np.array([round(windows[k].beats * resolution) for k, _ in pairs], np.int64)
@@ -72,6 +85,12 @@ def decoding_rules(
     if harmony:
         rules["harmony"] = harmony_table(content, windows, pairs, resolution)
         rules["harmony_strength"] = float(harmony)
+    if lengths:
+        tables = {
+            role: _lengths(part, resolution, int(limit.max())) for role, part in parts.items()
+        }
+        rules["lengths"] = np.stack([tables[role] for _, role in pairs])
+        rules["lengths_strength"] = float(lengths)
     return rules
 
 
@@ -100,6 +119,22 @@ def _duration_limit(part: Score, resolution: int) -> int:
     beats = part.beats(notes["end"]) - part.beats(notes["start"])
     longest = DURATION_FACTOR * float(np.percentile(beats, DURATION_PERCENTILE))
     return max(round(longest * resolution), max(resolution // 4, 1))
+
+
+def _lengths(part: Score, resolution: int, longest: int) -> np.ndarray:
+    """`(n,)`: the note lengths in grid steps the part plays, each widened by
+    `LENGTH_TOLERANCE` (column n-1: every longer length). Drums and an empty part
+    list none, which constrains nothing."""
+    n = min(longest, 64 * resolution) + LENGTH_TOLERANCE + 2
+    table = np.zeros(n, bool)
+    notes = part.notes
+    if not len(notes) or part.tracks[0].is_drum:
+        return table
+    beats = part.beats(notes["end"]) - part.beats(notes["start"])
+    steps = np.unique(np.clip(np.rint(beats * resolution).astype(np.int64), 1, n - 1))
+    for d in range(-LENGTH_TOLERANCE, LENGTH_TOLERANCE + 1):
+        table[np.clip(steps + d, 1, n - 1)] = True
+    return table
 
 
 def harmony_table(

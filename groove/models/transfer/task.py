@@ -26,7 +26,7 @@ from groove.models.transfer.dynamics import style_velocities
 from groove.models.transfer.preprocessor import TransferPreprocessor
 from groove.models.transfer.rules import decoding_rules
 from groove.tokenizers import Tokenizer
-from groove.tokenizers.grammar import HARMONY_STRENGTH, EventGrammar
+from groove.tokenizers.grammar import HARMONY_STRENGTH, LENGTHS_STRENGTH, EventGrammar
 
 # Rows ((segment, role) pairs) decoded in one batch: a long song is decoded a batch
 # at a time, so memory stays bounded however long the song (issue 15).
@@ -62,6 +62,7 @@ def transfer(
     max_tokens: int | None = None,
     harmony: float | None = HARMONY_STRENGTH,
     register: bool = True,
+    lengths: float | None = LENGTHS_STRENGTH,
     dynamics: bool = True,
     progress: Callable[[int, int], None] | None = None,
 ) -> Any:
@@ -86,6 +87,9 @@ def transfer(
             20 times less likely); 0 or None turns it off, `float("inf")` forbids.
         register: Keep each part within the style example's register (±2
             semitones) and, for drums, to the drum sounds the example uses.
+        lengths: (duration-token models) Nats taken from a note length the style
+            example's part does not play, within a grid step (default 2: about 7
+            times less likely); 0 or None turns it off.
         dynamics: Play each note at the style example's own velocity for the
             model's coarse velocity bin, its position in the bar and (drums) its
             sound, never leaving the bin (`groove.models.transfer.dynamics`).
@@ -105,7 +109,7 @@ def transfer(
     score = transfer_score(
         content, style, model, roles=roles, temperature=temperature, top_k=top_k, top_p=top_p,
         seed=seed, keep_melody=keep_melody, max_tokens=max_tokens, harmony=harmony,
-        register=register, dynamics=dynamics, progress=progress,
+        register=register, lengths=lengths, dynamics=dynamics, progress=progress,
     )  # fmt: skip
     return gmidi.to_pretty_midi(score)
 
@@ -124,6 +128,7 @@ def transfer_score(
     max_tokens: int | None = None,
     harmony: float | None = HARMONY_STRENGTH,
     register: bool = True,
+    lengths: float | None = LENGTHS_STRENGTH,
     dynamics: bool = True,
     progress: Callable[[int, int], None] | None = None,
     stats: dict[str, Any] | None = None,
@@ -146,6 +151,8 @@ def transfer_score(
     roles = _pick_roles(style_score, roles)
     if harmony is not None and not harmony >= 0:
         raise ConfigError(f"harmony must be 0 or more (nats), got {harmony}")
+    if lengths is not None and not lengths >= 0:
+        raise ConfigError(f"lengths must be 0 or more (nats), got {lengths}")
     model, tokenizer = saving.resolve(model, "transfer")
     pre = TransferPreprocessor.from_model(model, tokenizer)
     max_tokens = int(max_tokens or pre.settings.max_tokens)
@@ -171,7 +178,7 @@ def transfer_score(
     for inputs, chunk in batches:
         rules = decoding_rules(content_score, style_score, windows, pairs[chunk],
                                tokenizer.resolution, harmony=harmony,
-                               register=register)  # fmt: skip
+                               register=register, lengths=lengths)  # fmt: skip
         grammar = EventGrammar.for_tokenizer(
             tokenizer, rules.pop("keys"), rules.pop("end_steps"), max_tokens, **rules
         )
