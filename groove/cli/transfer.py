@@ -41,7 +41,7 @@ def register(subparsers) -> None:
     p.add_argument(
         "--harmony", type=float, default=None, metavar="NATS",
         help="strength of the harmony mask: notes off the content's harmony lose this many "
-        "nats (default 3; 0 turns it off, inf forbids them)",
+        "nats (default 6; 0 turns it off, inf forbids them)",
     )  # fmt: skip
     p.add_argument(
         "--no-register", action="store_true",

@@ -83,8 +83,8 @@ def transfer(
             into the output unchanged.
         max_tokens: Tokens per segment and role, at most (default: the model's).
         harmony: The harmony mask's strength: nats taken from a note whose pitch
-            class the content does not sound within half a beat (default 3: about
-            20 times less likely); 0 or None turns it off, `float("inf")` forbids.
+            class the content does not sound within half a beat (default 6: about
+            400 times less likely); 0 or None turns it off, `float("inf")` forbids.
         register: Keep each part within the style example's register (±2
             semitones) and, for drums, to the drum sounds the example uses.
         lengths: (duration-token models) Nats taken from a note length the style
