@@ -48,6 +48,14 @@ MAX_BAR_BEATS = 8
 MAX_LEFT_BEATS = 64
 
 
+def _unmasked(x):
+    """`x` as a new tensor without the Keras mask the content encoder's masked GRU
+    attaches: cross-attention masks padding with `memory_mask` itself, and its
+    key/value layers would warn on every call that they drop a mask (adding 0 is
+    exact)."""
+    return ops.add(x, ops.zeros((), x.dtype))
+
+
 @keras.saving.register_keras_serializable(package=PACKAGE)
 class TransformerDecoder(layers.Layer):
     """Target-token logits from the tokens so far, the content states and a condition.
@@ -174,7 +182,7 @@ class TransformerDecoder(layers.Layer):
         (`style`: the style example's ids, for `style_attention`)."""
         # Ids index the shift table; a strategy may build the model on float batches.
         tokens = ops.cast(tokens, "int32")
-        memory = self.memory_proj(memory)
+        memory = _unmasked(self.memory_proj(memory))
         end, bar = self._steps(memory_mask, bar_beats)
         time = self._times(tokens)
         x = self._embed(tokens, time, memory, memory_mask, cond, end, bar, training)
@@ -197,7 +205,7 @@ class TransformerDecoder(layers.Layer):
         self-attention key/value cache `(B, layers, 2, heads, length, key_dim)` (grown by `grow`),
         the time in steps and the position of the next token.
         """
-        memory = self.memory_proj(memory)
+        memory = _unmasked(self.memory_proj(memory))
         end, bar = self._steps(memory_mask, bar_beats)
         full, full_mask = self._memory(memory, memory_mask, style, bar)
         kvs = ops.stack([blk.cross_attention.memory_kv(full) for blk in self.blocks], axis=1)
