@@ -26,7 +26,7 @@ def model():
     return saving.load(None, "transfer")[0]
 
 
-def test_the_shipped_model_is_small_and_documented():
+def test_the_shipped_model_is_small_and_documented(model):
     assert saving.shipped_path("transfer").stat().st_size <= 30 * 2**20
     notes = (WEIGHTS / "README.md").read_text()
     for must in ("transfer.toml", "groove train transfer", "--seed", "validation loss",
@@ -40,12 +40,11 @@ def test_the_shipped_model_is_small_and_documented():
     settings = load_config(str(WEIGHTS / "transfer.toml"), PRESETS)
     assert settings["model"]["decoder"] == "transformer"
     assert settings["train"]["tokenizer"] == "duration" and settings["train"]["batch_size"] == 16
-    assert model_is_the_recipes(settings)
+    assert model_is_the_recipes(model, settings)
 
 
-def model_is_the_recipes(settings) -> bool:
-    """The shipped file is a model of the recipe's sizes and tokenizer."""
-    model = saving.load(None, "transfer")[0]
+def model_is_the_recipes(model, settings) -> bool:
+    """The shipped model has the recipe's sizes and tokenizer."""
     sizes = {k: v for k, v in settings["model"].items() if k != "preset"}
     config = model.config.to_dict()
     return all(config[k] == v for k, v in sizes.items()) and (
