@@ -113,6 +113,7 @@ def train_transfer(
         `(model, state)` as from `fit`.
     """
     from groove.data.pipeline import TRIPLETS
+    from groove.models.transfer.backbone import build_model  # (registers it for --resume)
     from groove.models.transfer.config import PRESETS
 
     data = Path(data)
@@ -129,8 +130,6 @@ def train_transfer(
     preset = model_config.pop("preset")
 
     def build():
-        from groove.models.transfer.backbone import build_model
-
         return build_model(tokenizer.vocab_size, preset, **spec, **model_config)
 
     return fit(

@@ -27,6 +27,8 @@ from groove.tokenizers import DurationTokenizer
 from groove.training import fit, load_config, train_transfer
 from tests.conftest import JAX_FAST_COMPILE, JAX_TWO_HOST_DEVICES, run_child
 
+CLI = "import sys; from groove.cli import main; sys.exit(main(sys.argv[1:]))"
+
 TINY = """
 [model]
 preset = "tiny"
@@ -183,6 +185,18 @@ def test_resume_continues_a_killed_run_from_its_last_checkpoint(triplets, killed
     assert state["step"] == 4
     assert int(model.optimizer.iterations) == 4  # 2 before the kill, 2 after: not restarted
     assert len((run / "history.csv").read_text().splitlines()) == 1 + 2
+
+
+def test_a_fresh_process_resumes_a_killed_run_from_the_command_line(triplets, killed_run, tmp_path):
+    # A new process has imported none of the model's classes before it loads
+    # last.keras: --resume must register them itself.
+    run = tmp_path / "run"
+    shutil.copytree(killed_run, run)
+    argv = ["train", "transfer", "--data", str(triplets / "triplets"), "--config",
+            str(triplets / "tiny.toml"), "--out", str(run), "--resume", "-q"]  # fmt: skip
+    run_child(CLI, argv, dict(os.environ))
+    assert json.loads((run / "run.json").read_text())["step"] == 4
+    assert int(keras.saving.load_model(run / "last.keras").optimizer.iterations) == 4
 
 
 def test_resume_needs_a_run_and_the_same_settings(triplets, killed_run, tmp_path):
