@@ -52,6 +52,7 @@ def main(argv=None) -> int:
     p.add_argument("--harmony", type=float, help="harmony-mask strength (default: groove's)")
     p.add_argument("--no-register", action="store_true", help="no register rule")
     p.add_argument("--lengths", type=float, help="note-length rule strength (default: groove's)")
+    p.add_argument("--rhythm", type=float, help="rhythm rule strength (default: groove's)")
     p.add_argument("--no-dynamics", action="store_true", help="no velocities from the style")
     p.add_argument("--temperature", type=float, default=1.0)
     p.add_argument("--top-p", type=float)
@@ -65,7 +66,7 @@ def main(argv=None) -> int:
     from groove.data.triplets import read_manifest
     from groove.models import saving
     from groove.models.transfer.task import transfer_score
-    from groove.tokenizers.grammar import HARMONY_STRENGTH, LENGTHS_STRENGTH
+    from groove.tokenizers.grammar import HARMONY_STRENGTH, LENGTHS_STRENGTH, RHYTHM_STRENGTH
 
     out = Path(args.out)
     dirs = {k: out / "test" / k for k in ("content", "style", "target", "output")}
@@ -80,6 +81,7 @@ def main(argv=None) -> int:
     options = {"harmony": HARMONY_STRENGTH if args.harmony is None else args.harmony,
                "register": not args.no_register,
                "lengths": LENGTHS_STRENGTH if args.lengths is None else args.lengths,
+               "rhythm": RHYTHM_STRENGTH if args.rhythm is None else args.rhythm,
                "dynamics": not args.no_dynamics}  # fmt: skip
     test = [i for i in plan["items"] if i["split"] == args.split]
     by_style: dict[int, list[dict]] = {}

@@ -75,7 +75,8 @@ def capped(song_path, full):
     _, calls = full
     lengths = sorted((len(ids), i) for i, (ids, _) in enumerate(calls))
     (second, _), (longest, row) = lengths[-2], lengths[-1]
-    assert longest > second + 8, f"no single longest row to cap: {lengths}"
+    # A cap strictly between the two longest rows, with a choice of places.
+    assert longest > second + 2, f"no single longest row to cap: {lengths}"
     ids = calls[row][0]
     tok = BeatTokenizer()
     sounding, caps = 0, []
@@ -168,14 +169,20 @@ def test_a_row_at_the_token_cap_ends_validly_and_the_others_are_unchanged(full, 
     after = sorted(tuple(ids.tolist()) for ids, _ in calls)
     assert len(set(before) - set(after)) == 1 and len(set(after) - set(before)) == 1
     assert len(next(iter(set(after) - set(before)))) == lengths[-1]
-    # In the music: one (section, role) differs, and it is a prefix of what it was.
+    (was,), (cut,) = set(before) - set(after), set(after) - set(before)
+    # Its ids are the uncapped row's up to the last 3, where the cap's reserve of
+    # tokens narrows the choice (a velocity needs 3 left, a pitched NOTE_ON 2).
+    assert cut[: len(cut) - 3] == was[: len(cut) - 3]
+    # In the music: one (section, role) differs, and it is what it was up to its end.
     a, b = cells(out_full), cells(out)
     assert a.keys() == b.keys()
     changed = [key for key in a if not np.array_equal(a[key], b[key])]
     assert len(changed) == 1, changed
     short, long = b[changed[0]], a[changed[0]]
     assert 0 < len(short) <= len(long)
-    assert {tuple(r) for r in short[:, [0, 2, 3]]} <= {tuple(r) for r in long[:, [0, 2, 3]]}
+    # So every note but those struck in the last 3 tokens was in the uncapped row.
+    new_notes = {tuple(r) for r in short[:, [0, 2, 3]]} - {tuple(r) for r in long[:, [0, 2, 3]]}
+    assert len(new_notes) <= 3 and len(short) - len(new_notes) > 0, new_notes
     # Still valid: positive lengths inside its section, no other kind of repair.
     k = changed[0][0]
     start, end = out.beats(short[:, 0]), out.beats(short[:, 1])

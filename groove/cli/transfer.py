@@ -53,6 +53,11 @@ def register(subparsers) -> None:
         "play lose this many nats (default 2; 0 turns it off; duration-token models only)",
     )  # fmt: skip
     p.add_argument(
+        "--rhythm", type=float, default=None, metavar="NATS",
+        help="strength of the rhythm rule: notes struck where the style example never "
+        "strikes in its bar lose this many nats (default 8; 0 turns it off)",
+    )  # fmt: skip
+    p.add_argument(
         "--no-dynamics", action="store_true",
         help="play the model's coarse velocity bins as they are, not at the style example's "
         "own velocities",
@@ -97,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
     # counted, and it is saved as it is (no round trip through pretty_midi).
     from groove import midi
     from groove.models.transfer.task import transfer_score
-    from groove.tokenizers.grammar import HARMONY_STRENGTH, LENGTHS_STRENGTH
+    from groove.tokenizers.grammar import HARMONY_STRENGTH, LENGTHS_STRENGTH, RHYTHM_STRENGTH
 
     progress = _Progress(not args.quiet)
     try:
@@ -111,6 +116,7 @@ def run(args: argparse.Namespace) -> int:
             harmony=HARMONY_STRENGTH if args.harmony is None else args.harmony,
             register=not args.no_register,
             lengths=LENGTHS_STRENGTH if args.lengths is None else args.lengths,
+            rhythm=RHYTHM_STRENGTH if args.rhythm is None else args.rhythm,
             dynamics=not args.no_dynamics,
             progress=progress,
         )

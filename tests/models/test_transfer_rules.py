@@ -133,6 +133,47 @@ def test_note_lengths_are_the_parts_own_and_drums_list_none():
                                            harmony=None, lengths=0.0)  # fmt: skip
 
 
+# --------------------------------------------------------------------------- rhythm
+
+
+def test_rhythm_lists_the_bar_positions_the_part_strikes_and_each_drum_its_own():
+    # Bass on beats 1 and 3 (steps 0 and 24) of each bar; kick on 1, snare on 2 and 4,
+    # hats on every eighth; keys silent.
+    style = score([(b * 4 + x, b * 4 + x + 1, 40 + x, 0) for b in range(2) for x in (0, 2)]
+                  + [(b * 4, b * 4 + 0.1, 36, 1) for b in range(2)]
+                  + [(b * 4 + x, b * 4 + x + 0.1, 38, 1) for b in range(2) for x in (1, 3)]
+                  + [(e / 2, e / 2 + 0.1, 42, 1) for e in range(16)],
+                  [BASS, DRUMS])  # fmt: skip
+    content = score(bars_of((4, 4), 2), [PIANO])
+    pairs = [(0, "bass"), (0, "drums"), (0, "keys")]
+    rules = decoding_rules(content, style, segments(content, 2), pairs, RES, harmony=None,
+                           rhythm=2.0)  # fmt: skip
+    onsets = rules["onsets"]
+    assert rules["rhythm_strength"] == 2.0 and onsets.shape == (3, 2 * 48 + 1, 256)
+    bass = onsets[0]
+    # Every pitch (not only the ones played) at the steps struck, in both bars.
+    assert np.flatnonzero(bass[:, 40]).tolist() == [0, 24, 48, 72, 96]
+    assert (bass[:, :128] == bass[:, 40:41]).all() and not bass[:, 128:].any()
+    drums = onsets[1]
+    assert np.flatnonzero(drums[:48, 128 + 36]).tolist() == [0]
+    assert np.flatnonzero(drums[:48, 128 + 38]).tolist() == [12, 36]
+    assert np.flatnonzero(drums[:48, 128 + 42]).tolist() == list(range(0, 48, 6))
+    assert not drums[:, :128].any() and not drums[:, 128 + 40].any()
+    assert not onsets[2].any()  # keys do not play: nothing to follow
+    assert "onsets" not in decoding_rules(content, style, segments(content, 2), pairs, RES,
+                                          harmony=None, rhythm=0.0)  # fmt: skip
+
+
+def test_rhythm_of_an_example_in_another_meter_keeps_the_position_in_the_beat():
+    # A 3/4 example on beats and their "and"s (steps 0 and 6 of each beat) for a 4/4
+    # song: the bar positions do not carry over, the positions in the beat do.
+    style = score([(x / 2, x / 2 + 0.25, 40, 0) for x in range(12)], [BASS], (3, 4))
+    content = score(bars_of((4, 4), 1), [PIANO])
+    rules = decoding_rules(content, style, segments(content, 1), [(0, "bass")], RES,
+                           harmony=None, rhythm=2.0)  # fmt: skip
+    assert np.flatnonzero(rules["onsets"][0, :, 40]).tolist() == list(range(0, 49, 6))
+
+
 # -------------------------------------------------------------------------- harmony
 
 
@@ -253,7 +294,43 @@ def test_shipped_model_with_infinite_harmony_plays_only_the_contents_pitch_class
     assert free < len(pitched) // 10
 
 
-@pytest.mark.parametrize("option", ["harmony", "lengths"])
+def test_shipped_model_with_infinite_rhythm_strikes_only_where_the_style_does(shipped):
+    """With the rule absolute, every onset of a role sits at a bar position (in grid
+    steps) where the style example's part strikes; drums, each sound at its own."""
+    from groove.models.transfer.rules import _strikes
+    from groove.models.transfer.task import transfer_score
+
+    model, tokenizer, content, style, windows = shipped
+    res = tokenizer.resolution
+    out = transfer_score(content, style, (model, tokenizer), seed=0, rhythm=float("inf"))
+    roles = _roles(out)
+    starts = np.array([w.start for w in windows])
+    bar_steps = np.array([round(w.beats_per_bar * res) for w in windows])
+    played = sorted(set(roles.tolist()))
+    assert {"bass", "drums"} <= set(played)
+    for role in played:
+        notes = out.notes[roles == role]
+        k = np.searchsorted(starts, notes["start"], side="right") - 1
+        steps = np.rint((notes["start"] - starts[k]) * res / out.ticks_per_beat).astype(int)
+        position = steps % bar_steps[k]
+        key, where, _ = _strikes(role_score(style, role), res)
+        if role == "drums":
+            allowed = set(zip(key.tolist(), where.tolist(), strict=True))
+            got = set(zip((notes["pitch"] + 128).tolist(), position.tolist(), strict=True))
+        else:
+            allowed, got = set(where.tolist()), set(position.tolist())
+        assert got <= allowed, (role, sorted(got - allowed))
+    # Without the rule the model strikes elsewhere too: the test can fail.
+    free = transfer_score(content, style, (model, tokenizer), seed=0, rhythm=0)
+    bass = free.notes[_roles(free) == "bass"]
+    k = np.searchsorted(starts, bass["start"], side="right") - 1
+    steps = np.rint((bass["start"] - starts[k]) * res / free.ticks_per_beat).astype(int)
+    assert not set((steps % bar_steps[k]).tolist()) <= set(
+        _strikes(role_score(style, "bass"), res)[1].tolist()
+    )
+
+
+@pytest.mark.parametrize("option", ["harmony", "lengths", "rhythm"])
 def test_a_negative_rule_strength_is_a_config_error(option):
     from groove.errors import ConfigError
     from groove.models.transfer.task import transfer_score

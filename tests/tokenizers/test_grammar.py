@@ -467,6 +467,100 @@ def test_a_row_without_lengths_and_beat_streams_are_not_biased():
     assert plain.bias() is None
 
 
+# --------------------------------------------------------------------------- rhythm
+
+
+def _rhythm_run(name: str, strength: float, seed: int, rows: int = 64):
+    """Rows of random music over 2 bars: even rows pitched, struck only on the beats
+    in their table; odd rows drums, a kick on the beats and a hat on the eighths.
+    The table and each row's notes."""
+    tok = TOKENIZERS[name]
+    r = tok.resolution
+    steps = 8 * r
+    table = np.zeros((rows, steps + 1, 256), bool)
+    table[0::2, 0 : steps + 1 : r, :128] = True
+    table[1::2, 0 : steps + 1 : r, 128 + 36] = True
+    table[1::2, 0 : steps + 1 : r // 2, 128 + 42] = True
+    keys = np.zeros((rows, 256), bool)
+    keys[0::2, 36:96] = True
+    keys[1::2, [128 + 36, 128 + 38, 128 + 42]] = True
+    grammar = EventGrammar.for_tokenizer(tok, keys, np.full(rows, steps), 400, onsets=table,
+                                         rhythm_strength=strength)  # fmt: skip
+    ids = generate(tok, grammar, seed, eos=-30.0)
+    return table, [notes(tok, row) for row in ids]
+
+
+def _on_the_table(table, rows) -> tuple[int, int]:
+    """(notes struck where their row's table lists their key, notes)."""
+    hits = total = 0
+    for i, (on, _, key, report) in enumerate(rows):
+        assert report.repairs == 0
+        hits += int(table[i, np.minimum(on, table.shape[1] - 1), key].sum())
+        total += len(on)
+    return hits, total
+
+
+@pytest.mark.parametrize("name", ["beat", "duration"])
+def test_the_rhythm_rule_holds_notes_to_their_tables_steps_as_strongly_as_asked(name):
+    """Random logits strike anywhere (under 1 note in 10 on a listed step); 3 nats
+    make listed steps at least twice as common (measured: 3 and 7 times), an
+    infinite strength certain, and every row still decodes cleanly."""
+    table, rows = _rhythm_run(name, 0.0, seed=5)
+    hits, total = _on_the_table(table, rows)
+    assert total > 300 and hits / total < 0.1, (hits, total)
+    for strength, share in ((3.0, 2 * hits / total), (float("inf"), 1.0)):
+        hits, total = _on_the_table(*_rhythm_run(name, strength, seed=5, rows=192))
+        assert total > 40 and hits / total >= share, (strength, hits, total)
+
+
+def test_the_rhythm_bias_touches_only_unlisted_note_ons_and_empty_rows_not_at_all():
+    tok = TOKENIZERS["duration"]
+    table = np.zeros((2, 10, 256), bool)
+    table[0, 0, 60] = True
+    table[0, 1, 128 + 36] = True
+    keys = np.ones((2, 256), bool)
+    grammar = EventGrammar.for_tokenizer(tok, keys, np.full(2, 96), 100, onsets=table,
+                                         rhythm_strength=1.5)  # fmt: skip
+    bias = grammar.bias()
+    for token, value in [("NOTE_ON_60", 0.0), ("NOTE_ON_61", -1.5), ("DRUM_ON_36", -1.5),
+                         ("TIME_SHIFT_1", 0.0), ("EOS", 0.0)]:  # fmt: skip
+        assert bias[0, tok.token_to_id(token)] == value, token
+    np.testing.assert_array_equal(bias[1], 0.0)  # nothing listed: nothing to follow
+    # Time moves to a listed step (1), not past it to an unlisted one.
+    assert bias[0, tok.token_to_id("TIME_SHIFT_2")] == -1.5
+    grammar.update(np.full(2, tok.token_to_id("TIME_SHIFT_1")))
+    bias = grammar.bias()
+    assert bias[0, tok.token_to_id("DRUM_ON_36")] == 0.0
+    assert bias[0, tok.token_to_id("NOTE_ON_60")] == -1.5
+    # No listed step within reach: the longest TIME_SHIFT is free, no other.
+    shifts = np.flatnonzero(tok.codes.kind == SHIFT)
+    longest = shifts[np.argmax(tok.codes.value[shifts])]
+    assert bias[0, longest] == 0.0
+    assert (bias[0, shifts[shifts != longest]] == -1.5).all()
+    # A TIME_SHIFT to the end is free: the part may rest to its end.
+    end = EventGrammar.for_tokenizer(tok, keys, np.full(2, 3), 100, onsets=table,
+                                     rhythm_strength=1.5)  # fmt: skip
+    end.update(np.full(2, tok.token_to_id("TIME_SHIFT_1")))
+    assert end.bias()[0, tok.token_to_id("TIME_SHIFT_2")] == 0.0
+    no_rule = EventGrammar.for_tokenizer(tok, keys, np.full(2, 96), 100, onsets=table,
+                                         rhythm_strength=0.0)  # fmt: skip
+    assert no_rule.bias() is None
+
+
+def test_allowed_is_computed_once_per_step_and_cannot_be_changed():
+    tok = TOKENIZERS["duration"]
+    grammar = EventGrammar.for_tokenizer(tok, np.ones((2, 256), bool), np.full(2, 96), 100)
+    first = grammar.allowed()
+    assert grammar.allowed() is first
+    with pytest.raises(ValueError):
+        first[0, 0] = True
+    on = tok.token_to_id("NOTE_ON_60")
+    assert first[0, on]
+    grammar.update(np.full(2, on))
+    after = grammar.allowed()
+    assert after is not first and not after[0, on]  # a DURATION is owed now
+
+
 # --------------------------------------------------------------------- prime, steps
 
 

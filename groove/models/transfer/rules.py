@@ -18,7 +18,17 @@ role) rows into the options of `groove.tokenizers.grammar.EventGrammar`:
   pitched note whose length is not within `LENGTH_TOLERANCE` grid steps of a length
   the style example's part plays loses `lengths` nats
   (`groove.tokenizers.grammar.LENGTHS_STRENGTH`): a part that plays eighth notes
-  and whole bars gets eighth notes and whole bars, not dotted halves.
+  and whole bars gets eighth notes and whole bars, not dotted halves;
+- **the rhythm** (optional, on by default): a NOTE_ON at a position in the bar
+  where the style example's part never strikes (for drums: never strikes that
+  sound) loses `rhythm` nats (`groove.tokenizers.grammar.RHYTHM_STRENGTH`), and so
+  does a time shift to a position where the part never strikes, so time moves
+  from one of the part's places to the next. Positions
+  are grid steps from the bar line; when the example's bars are of another length
+  than the segment's (a 3/4 example for a 4/4 song), only the position within the
+  beat counts. A part that plays on the beats and the "and"s of 2 and 4 is held to
+  those places, as a session player copies a groove's pattern, not just its
+  density.
 """
 
 from __future__ import annotations
@@ -28,7 +38,7 @@ from typing import Any
 
 import numpy as np
 
-from groove.data.segments import Segment, pitched_score, role_score
+from groove.data.segments import Segment, downbeats, pitched_score, role_score
 from groove.midi import Score
 
 # Semitones the register of the style's part is widened by, each side.
@@ -54,6 +64,7 @@ def decoding_rules(
     harmony: float | None,
     register: bool = True,
     lengths: float | None = None,
+    rhythm: float | None = None,
 ) -> dict[str, Any]:
     """`EventGrammar` options for the rows `pairs` ((segment index, role) each).
 
@@ -66,11 +77,13 @@ def decoding_rules(
         register: Keep each part within the style example's register.
         lengths: Nats taken from a note length the style part does not play; 0 or
             None for no such rule.
+        rhythm: Nats taken from a note struck where the style part never strikes
+            in its bar; 0 or None for no such rule.
 
     Returns:
         A dict with `keys`, `end_steps`, `eos_from`, `max_duration`; with a
         harmony mask, `harmony` and `harmony_strength`; with `lengths`, `lengths`
-        and `lengths_strength`.
+        and `lengths_strength`; with `rhythm`, `onsets` and `rhythm_strength`.
     """
     parts = {role: role_score(style, role) for role in dict.fromkeys(r for _, r in pairs)}
     end = np.array([round(windows[k].beats * resolution) for k, _ in pairs], np.int64)
@@ -91,7 +104,64 @@ def decoding_rules(
         }
         rules["lengths"] = np.stack([tables[role] for _, role in pairs])
         rules["lengths_strength"] = float(lengths)
+    if rhythm:
+        rules["onsets"] = onset_table(parts, windows, pairs, resolution)
+        rules["rhythm_strength"] = float(rhythm)
     return rules
+
+
+def _strikes(part: Score, resolution: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`(key, position, bar_steps)` of every note of `part`: its key (pitch; drums
+    128 + pitch), its onset's grid step from the last bar line, and that bar's
+    length in grid steps."""
+    notes = part.notes
+    start = notes["start"].astype(np.int64)
+    ticks, beats_per_bar = downbeats(part, int(start.max()) + 1)
+    bar = np.clip(np.searchsorted(ticks, start, side="right") - 1, 0, len(ticks) - 1)
+    bar_steps = np.maximum(np.rint(np.asarray(beats_per_bar)[bar] * resolution), 1)
+    steps = np.rint((start - ticks[bar]) * resolution / part.ticks_per_beat)
+    drum = part.tracks[0].is_drum if part.tracks else False
+    key = notes["pitch"].astype(np.int64) + (128 if drum else 0)
+    bar_steps = bar_steps.astype(np.int64)
+    return key, steps.astype(np.int64) % bar_steps, bar_steps
+
+
+def onset_table(
+    parts: dict[str, Score],
+    windows: Sequence[Segment],
+    pairs: Sequence[tuple[int, str]],
+    resolution: int,
+) -> np.ndarray:
+    """`(rows, steps + 1, 256)`: the keys each row may strike at each grid step of its
+    segment without losing nats: those its role's style part strikes at the same
+    position in a bar of the same length (any pitch of a pitched part counts for
+    every pitch; a drum sound counts for itself). Where the part has no bar of the
+    segment's length, the position within the beat decides. A role whose part has
+    no notes lists nothing, which constrains nothing."""
+    steps = max(round(w.beats * resolution) for w in windows) + 1
+    out = np.zeros((len(pairs), steps, 256), bool)
+    t = np.arange(steps)
+    cache: dict[tuple[str, int], np.ndarray] = {}
+    for i, (k, role) in enumerate(pairs):
+        part = parts[role]
+        bar = max(round(windows[k].beats_per_bar * resolution), 1)
+        if not len(part.notes):
+            continue
+        if (role, bar) not in cache:
+            key, position, bar_steps = _strikes(part, resolution)
+            same = bar_steps == bar
+            period = bar if same.any() else resolution
+            table = np.zeros((period, 256), bool)
+            if same.any():
+                table[position[same], key[same]] = True
+            else:
+                table[position % resolution, key] = True
+            if not part.tracks[0].is_drum:  # any pitch struck: every pitch may be
+                table[:, :128] = table[:, :128].any(axis=1, keepdims=True)
+            cache[role, bar] = table
+        table = cache[role, bar]
+        out[i] = table[(t % bar) % len(table)]
+    return out
 
 
 def _keys(part: Score, role: str, register: bool) -> np.ndarray:

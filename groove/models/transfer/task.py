@@ -26,7 +26,12 @@ from groove.models.transfer.dynamics import style_velocities
 from groove.models.transfer.preprocessor import TransferPreprocessor
 from groove.models.transfer.rules import decoding_rules
 from groove.tokenizers import Tokenizer
-from groove.tokenizers.grammar import HARMONY_STRENGTH, LENGTHS_STRENGTH, EventGrammar
+from groove.tokenizers.grammar import (
+    HARMONY_STRENGTH,
+    LENGTHS_STRENGTH,
+    RHYTHM_STRENGTH,
+    EventGrammar,
+)
 
 # Rows ((segment, role) pairs) decoded in one batch: a long song is decoded a batch
 # at a time, so memory stays bounded however long the song (issue 15).
@@ -63,6 +68,7 @@ def transfer(
     harmony: float | None = HARMONY_STRENGTH,
     register: bool = True,
     lengths: float | None = LENGTHS_STRENGTH,
+    rhythm: float | None = RHYTHM_STRENGTH,
     dynamics: bool = True,
     progress: Callable[[int, int], None] | None = None,
 ) -> Any:
@@ -90,6 +96,10 @@ def transfer(
         lengths: (duration-token models) Nats taken from a note length the style
             example's part does not play, within a grid step (default 2: about 7
             times less likely); 0 or None turns it off.
+        rhythm: Nats taken from a note struck at a position in the bar (for drums:
+            a sound at a position) where the style example's part never strikes
+            (default 8: about 3,000 times less likely), and so does a step of time to
+            such a position; 0 or None turns it off.
         dynamics: Play each note at the style example's own velocity for the
             model's coarse velocity bin, its position in the bar and (drums) its
             sound, never leaving the bin (`groove.models.transfer.dynamics`).
@@ -109,7 +119,8 @@ def transfer(
     score = transfer_score(
         content, style, model, roles=roles, temperature=temperature, top_k=top_k, top_p=top_p,
         seed=seed, keep_melody=keep_melody, max_tokens=max_tokens, harmony=harmony,
-        register=register, lengths=lengths, dynamics=dynamics, progress=progress,
+        register=register, lengths=lengths, rhythm=rhythm, dynamics=dynamics,
+        progress=progress,
     )  # fmt: skip
     return gmidi.to_pretty_midi(score)
 
@@ -129,6 +140,7 @@ def transfer_score(
     harmony: float | None = HARMONY_STRENGTH,
     register: bool = True,
     lengths: float | None = LENGTHS_STRENGTH,
+    rhythm: float | None = RHYTHM_STRENGTH,
     dynamics: bool = True,
     progress: Callable[[int, int], None] | None = None,
     stats: dict[str, Any] | None = None,
@@ -153,6 +165,8 @@ def transfer_score(
         raise ConfigError(f"harmony must be 0 or more (nats), got {harmony}")
     if lengths is not None and not lengths >= 0:
         raise ConfigError(f"lengths must be 0 or more (nats), got {lengths}")
+    if rhythm is not None and not rhythm >= 0:
+        raise ConfigError(f"rhythm must be 0 or more (nats), got {rhythm}")
     model, tokenizer = saving.resolve(model, "transfer")
     pre = TransferPreprocessor.from_model(model, tokenizer)
     max_tokens = int(max_tokens or pre.settings.max_tokens)
@@ -178,7 +192,8 @@ def transfer_score(
     for inputs, chunk in batches:
         rules = decoding_rules(content_score, style_score, windows, pairs[chunk],
                                tokenizer.resolution, harmony=harmony,
-                               register=register, lengths=lengths)  # fmt: skip
+                               register=register, lengths=lengths,
+                               rhythm=rhythm)  # fmt: skip
         grammar = EventGrammar.for_tokenizer(
             tokenizer, rules.pop("keys"), rules.pop("end_steps"), max_tokens, **rules
         )
