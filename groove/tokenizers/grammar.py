@@ -295,7 +295,8 @@ class EventGrammar:
         """Additive logits `(batch, vocab)`: `-harmony_strength` on NOTE_ONs whose
         pitch class the harmony table does not allow now, `-lengths_strength` on
         DURATIONs that make an unlisted length, `-rhythm_strength` on NOTE_ONs the
-        onset table does not list now; None without any table."""
+        onset table does not list now and on TIME_SHIFTs that land where it lists
+        nothing; None without any table."""
         parts = [self._harmony_bias(), self._lengths_bias(), self._rhythm_bias()]
         parts = [b for b in parts if b is not None]
         return sum(parts[1:], parts[0]) if parts else None
