@@ -54,6 +54,7 @@ def main(argv=None) -> int:
     p.add_argument("--lengths", type=float, help="note-length rule strength (default: groove's)")
     p.add_argument("--rhythm", type=float, help="rhythm rule strength (default: groove's)")
     p.add_argument("--no-dynamics", action="store_true", help="no velocities from the style")
+    p.add_argument("--no-feel", action="store_true", help="no timing and lengths from the style")
     p.add_argument("--temperature", type=float, default=1.0)
     p.add_argument("--top-p", type=float)
     p.add_argument("--real", help="folder of real songs to transfer as well")
@@ -82,7 +83,7 @@ def main(argv=None) -> int:
                "register": not args.no_register,
                "lengths": LENGTHS_STRENGTH if args.lengths is None else args.lengths,
                "rhythm": RHYTHM_STRENGTH if args.rhythm is None else args.rhythm,
-               "dynamics": not args.no_dynamics}  # fmt: skip
+               "dynamics": not args.no_dynamics, "feel": not args.no_feel}  # fmt: skip
     test = [i for i in plan["items"] if i["split"] == args.split]
     by_style: dict[int, list[dict]] = {}
     by_chart: dict[int, list[dict]] = {}

@@ -96,24 +96,24 @@ def test_transfers_to_unseen_styles_beat_both_baselines(model):
     """Over three pairs of unseen styles, two samples each: one sample's scores vary
     by +-0.1 (content) and +-0.03 (style), and one pair's example happens to share
     much of the content's harmony, so single samples are no test of the model."""
-    kept, base_kept, fits, base_fits, target_fits = [], [], [], [], []
+    kept, base_kept, fits, base_fits = [], [], [], []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for chart_seed, a, b, example_seed in PAIRS:
-            content, example, target = pair(chart_seed, a, b, example_seed)
+            content, example, _ = pair(chart_seed, a, b, example_seed)
             for seed in (0, 1):
                 out = transfer_score(content, example, model, seed=seed)
                 kept.append(chroma_similarity(out, content))
                 fits.append(fit(out, example))
             base_kept.append(chroma_similarity(example, content))
             base_fits.append(fit(content, example))
-            target_fits.append(fit(target, example))
     # Each baseline gives up one measure: the style example keeps no harmony, the
     # content takes no style. The transfer must do better on both.
     assert np.mean(kept) > np.mean(base_kept) + 0.05
     assert np.mean(fits) > np.mean(base_fits) + 0.05
-    # The ground truth is still far better (see groove/models/weights/README.md).
-    assert np.mean(target_fits) > np.mean(fits) + 0.3
+    # (No upper bound against the ground truth: a better model must not fail this.
+    # The ground truth's fit here is about 0.91; see groove/models/weights/README.md
+    # for the model's.)
 
 
 def test_style_embeddings_find_the_style_of_a_new_example(model):

@@ -62,6 +62,11 @@ def register(subparsers) -> None:
         help="play the model's coarse velocity bins as they are, not at the style example's "
         "own velocities",
     )  # fmt: skip
+    p.add_argument(
+        "--no-feel", action="store_true",
+        help="keep every note on the model's grid, not moved and lengthened as the style "
+        "example plays (its swing, push and note lengths)",
+    )  # fmt: skip
     add_quiet_option(p)
     p.set_defaults(run=run)
 
@@ -118,6 +123,7 @@ def run(args: argparse.Namespace) -> int:
             lengths=LENGTHS_STRENGTH if args.lengths is None else args.lengths,
             rhythm=RHYTHM_STRENGTH if args.rhythm is None else args.rhythm,
             dynamics=not args.no_dynamics,
+            feel=not args.no_feel,
             progress=progress,
         )
     finally:

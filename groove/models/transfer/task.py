@@ -23,6 +23,7 @@ from groove.midi.roles import TRANSFER_ROLES, parse_role, role_of
 from groove.models import saving
 from groove.models.sampling import Sampler, compiled, decode, make_sampler, seeded
 from groove.models.transfer.dynamics import style_velocities
+from groove.models.transfer.feel import style_feel
 from groove.models.transfer.preprocessor import TransferPreprocessor
 from groove.models.transfer.rules import decoding_rules
 from groove.tokenizers import Tokenizer
@@ -70,6 +71,7 @@ def transfer(
     lengths: float | None = LENGTHS_STRENGTH,
     rhythm: float | None = RHYTHM_STRENGTH,
     dynamics: bool = True,
+    feel: bool = True,
     progress: Callable[[int, int], None] | None = None,
 ) -> Any:
     """Play `content` again in the style of `style`.
@@ -102,7 +104,12 @@ def transfer(
             such a position; 0 or None turns it off.
         dynamics: Play each note at the style example's own velocity for the
             model's coarse velocity bin, its position in the bar and (drums) its
-            sound, never leaving the bin (`groove.models.transfer.dynamics`).
+            sound; where the example never plays that bin there, at the nearest
+            level it plays there (`groove.models.transfer.dynamics`).
+        feel: Move each note off the grid as the style example's part plays that
+            place in the bar (its swing, push or lag), and give it the exact
+            length the example plays for its grid length, within half a grid step
+            of what the model chose (`groove.models.transfer.feel`).
         progress: Called as `progress(rows_done, rows)` after each batch of
             `TRANSFER_BATCH_ROWS` (segment, role) rows is decoded.
 
@@ -120,7 +127,7 @@ def transfer(
         content, style, model, roles=roles, temperature=temperature, top_k=top_k, top_p=top_p,
         seed=seed, keep_melody=keep_melody, max_tokens=max_tokens, harmony=harmony,
         register=register, lengths=lengths, rhythm=rhythm, dynamics=dynamics,
-        progress=progress,
+        feel=feel, progress=progress,
     )  # fmt: skip
     return gmidi.to_pretty_midi(score)
 
@@ -142,6 +149,7 @@ def transfer_score(
     lengths: float | None = LENGTHS_STRENGTH,
     rhythm: float | None = RHYTHM_STRENGTH,
     dynamics: bool = True,
+    feel: bool = True,
     progress: Callable[[int, int], None] | None = None,
     stats: dict[str, Any] | None = None,
 ) -> Score:
@@ -212,6 +220,9 @@ def transfer_score(
         out = style_velocities(out, style_score, windows, tokenizer.resolution,
                                tokenizer.velocity_bins, pre.settings.bars,
                                range(len(out.tracks) - (melody is not None)))  # fmt: skip
+    if feel:  # after the dynamics, which read positions on the grid
+        out = style_feel(out, style_score, windows, tokenizer.resolution, pre.settings.bars,
+                         range(len(out.tracks) - (melody is not None)))  # fmt: skip
     return out
 
 
