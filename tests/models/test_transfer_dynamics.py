@@ -94,6 +94,20 @@ def test_the_nearest_level_is_taken_among_those_the_style_plays_at_that_place():
     assert list(restyled(output, style).notes["velocity"]) == [119, 42]
 
 
+def test_drawn_levels_are_the_styles_own_at_that_place_and_in_that_bin():
+    # On beat 1 the style's hats play 100, 104 and 110 (bin 3) and 40 (bin 1).
+    levels = (100, 104, 110, 40)
+    style = score([(b * 4.0, HAT, levels[b % 4], 0) for b in range(8)], [DRUMS])
+    output = score([(b * 4.0, HAT, centre(100) if b % 2 else centre(70), 0) for b in range(40)],
+                   [DRUMS])  # fmt: skip
+    out = style_velocities(output, style, segments(output, 2), RES, BINS, 2,
+                           rng=np.random.default_rng(0)).notes["velocity"]  # fmt: skip
+    # Bin 3: drawn from the style's bin-3 levels there, each of them in turn.
+    assert set(out[1::2].tolist()) == {100, 104, 110}
+    # Bin 2, which the style never plays there: the nearest level's bin (100: bin 3).
+    assert set(out[0::2].tolist()) <= {100, 104, 110}
+
+
 def test_pitched_parts_take_levels_by_position_whatever_the_pitch():
     style = score([(b * 4 + q, 40 + q, 96 if q == 0 else 72, 0) for b in range(2)
                    for q in range(4)], [BASS])  # fmt: skip
@@ -143,7 +157,7 @@ def both():
     from groove.models.transfer.task import transfer_score
 
     song, style = groove.example_path("song.mid"), groove.example_path("style.mid")
-    kwargs = {"roles": ["bass", "drums"], "seed": 3}
+    kwargs = {"roles": ["bass", "drums"], "seed": 3, "feel": False}
     return (transfer_score(song, style, **kwargs),
             transfer_score(song, style, dynamics=False, **kwargs), midi.load(style))  # fmt: skip
 

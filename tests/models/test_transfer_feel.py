@@ -61,6 +61,32 @@ def test_the_median_offset_of_each_place_is_taken():
     assert set((out["start"] % (TPB // 2)).tolist()) == {0, 14}
 
 
+def test_drawn_feel_plays_the_styles_own_spread_of_offsets_and_lengths_seeded():
+    # Off-beat lags of 4, 14 and 18 ticks, and eighths held 222, 230 or 238 ticks
+    # (each 6 grid steps, rounded).
+    lags, holds = (4, 14, 18), (222, 230, 238)
+    notes = [(b * 4 * TPB + e * TPB // 2 + (lags[b % 3] if e % 2 else 0), holds[(b + e) % 3],
+              40, 0) for b in range(6) for e in range(8)]  # fmt: skip
+    style = score(notes, [BASS])
+    # (Two pitches in turn, so no note is cut short by the next of its pitch.)
+    output = score([(s, 240, 40 + 3 * (i % 2), 0) for i, (s, _, _, _) in
+                    enumerate(eighths(8, 0))], [BASS])  # fmt: skip
+
+    def drawn(seed):
+        windows = segments(output, 2)
+        return style_feel(output, style, windows, RES, 2, rng=np.random.default_rng(seed)).notes
+
+    out = drawn(0)
+    off_beat = (out["start"] % (TPB // 2)) != 0
+    lag = out["start"] % (TPB // 2)
+    assert set(lag[off_beat].tolist()) == set(lags)  # each one the style plays, all of them
+    assert set(lag[~off_beat].tolist()) == {0}
+    # (An off-beat note may be cut at its segment's end.)
+    assert set((out["end"] - out["start"])[~off_beat].tolist()) == set(holds)
+    np.testing.assert_array_equal(drawn(0), out)  # the same seed, the same feel
+    assert not np.array_equal(drawn(1), out)
+
+
 def test_a_drum_sound_takes_its_own_timing_and_falls_back_to_the_place():
     # The hats push the off-beats 10 ticks early; the snare (38) plays late there.
     notes = eighths(2, -10) + [(b * 4 * TPB + TPB + TPB // 2 + 12, STEP, 38, 0) for b in range(2)]
@@ -142,3 +168,14 @@ def test_a_transfer_with_feel_moves_notes_by_less_than_half_a_step(both):
     step = on.ticks_per_beat // RES
     assert (a["start"] != b["start"]).any() or (a["end"] != b["end"]).any()
     assert np.abs(a["start"] - b["start"]).max() <= step // 2
+
+
+def test_a_greedy_transfer_takes_the_median_feel_whatever_the_seed():
+    pytest.importorskip("keras")
+    from groove.models.transfer.task import transfer_score
+
+    song, style = groove.example_path("song.mid"), groove.example_path("style.mid")
+    kwargs = {"roles": ["drums"], "temperature": 0}
+    a, b = (transfer_score(song, style, seed=s, **kwargs) for s in (0, 1))
+    np.testing.assert_array_equal(a.notes, b.notes)
+    assert (a.notes["start"] % (a.ticks_per_beat // RES) != 0).any()  # off the grid

@@ -17,7 +17,11 @@ there that is nearest to the decoded one, as a groove template's accents would:
              -> (position)* -> (bin, sound) -> (bin)
     pitched: (bin, position) -> (position)* -> (bin)
 
-(* nearest level, not median). A note whose position and bin the style part never
+(* nearest level, not median). With a random generator (`rng`; `groove.transfer`
+passes its seeded one when it samples), each level is drawn from the example's
+levels under the key (under a * key, those in the nearest level's bin) instead, so
+an example's spread of levels comes back, not one level per place. A note whose
+position and bin the style part never
 plays keeps its decoded velocity. Positions are grid steps of the tokenizer's
 resolution, counted from each bar line of the segments that both pieces are cut
 into. Leaving the bin where the example plays the place at another level was
@@ -84,12 +88,19 @@ def velocity_table(
     return {key: np.sort(vs) for key, vs in groups.items()}
 
 
-def _level(levels: np.ndarray, key: tuple, decoded: int) -> int:
-    """The median of `levels` under a key with a bin; the one nearest `decoded`
-    (the lower of two) under a key without."""
-    if key[0] is not None:
+def _level(levels: np.ndarray, key: tuple, decoded: int, num_bins: int, rng) -> int:
+    """A level of `levels` (sorted): under a key with a bin, their median, or with
+    `rng` one drawn from them; under a key without, the one nearest `decoded` (the
+    lower of two), or with `rng` one drawn from the levels in that one's bin."""
+    if key[0] is None:
+        nearest = levels[np.argmin(np.abs(levels - decoded))]
+        if rng is None:
+            return int(nearest)
+        bins = velocity_to_bin(levels, num_bins)
+        levels = levels[bins == velocity_to_bin(nearest, num_bins)]
+    if rng is None:
         return int(np.median(levels))
-    return int(levels[np.argmin(np.abs(levels - decoded))])
+    return int(levels[rng.integers(len(levels))])
 
 
 def style_velocities(
@@ -100,6 +111,7 @@ def style_velocities(
     num_bins: int,
     bars: int,
     tracks: Iterable[int] | None = None,
+    rng: np.random.Generator | None = None,
 ) -> Score:
     """`output` with the velocities of its role tracks taken from `style` (see above).
 
@@ -112,6 +124,9 @@ def style_velocities(
         bars: Bars per segment of the style example, as the model cuts it.
         tracks: Output tracks to change (default: every one whose role the style
             example plays); a kept melody is left out by the caller.
+        rng: Draw each level from the example's levels under the note's key (so the
+            example's own spread of levels at a place comes back, a seeded
+            humanisation) in place of their median.
     """
     if not len(output.notes) or not windows:
         return output
@@ -132,6 +147,7 @@ def style_velocities(
         for j, options in zip(mine, keys, strict=True):
             for key in options:
                 if key in table:
-                    notes["velocity"][j] = _level(table[key], key, int(notes["velocity"][j]))
+                    notes["velocity"][j] = _level(table[key], key, int(notes["velocity"][j]),
+                                                  max(num_bins, 1), rng)  # fmt: skip
                     break
     return output.replace(notes=notes)

@@ -19,9 +19,13 @@ part has such notes there:
              -> (beat phase)
     length:  (grid length, bar, position) -> (grid length)
 
-A note with no match keeps its time or length. Every offset and length lies within
-half a grid step of the decoded one (it is a median of values that round to it), so
-the step never overrides a choice the model made. A note stays inside its segment
+A note with no match keeps its time or length. With a random generator (`rng`;
+`groove.transfer` passes its seeded one when it samples), each offset and length is
+drawn from those notes instead of taking their median, so the example's own spread
+comes back too: a seeded humanisation that the model is never asked to predict
+(issue 14 moved the jitter out of what the model learns). Every offset and length
+lies within half a grid step of the decoded one (each value rounds to it), so the
+step never overrides a choice the model made. A note stays inside its segment
 and ends before the next note of its pitch in its track starts: the decoding rules'
 guarantees (no note sounds past the segment's end, none overlaps itself) still hold.
 
@@ -59,16 +63,19 @@ def _timing_keys(bar: int, position: int, sound: int | None, resolution: int) ->
             ("beat", phase, sound), ("beat", phase, None))  # fmt: skip
 
 
-def _median(groups: dict[tuple, list[float]]) -> dict[tuple, float]:
-    return {key: float(np.median(values)) for key, values in groups.items()}
+def _pick(values: np.ndarray, rng: np.random.Generator | None) -> float:
+    """The median of `values`, or with `rng` one of them drawn at random."""
+    if rng is None:
+        return float(np.median(values))
+    return float(values[rng.integers(len(values))])
 
 
 def feel_tables(
     part: Score, resolution: int, bars: int
-) -> tuple[dict[tuple, float], dict[tuple, float]]:
-    """`(timing, length)` look-up tables of a style part: the median offset from the
-    grid (in steps, within half a step) and the median exact length (in steps) under
-    every key of the module docstring."""
+) -> tuple[dict[tuple, np.ndarray], dict[tuple, np.ndarray]]:
+    """`(timing, length)` look-up tables of a style part: the offsets from the grid
+    (in steps, within half a step) and the exact lengths (in steps) of its notes
+    under every key of the module docstring."""
     notes = part.notes
     if not len(notes):
         return {}, {}
@@ -89,7 +96,8 @@ def feel_tables(
             timing[key].append(o)
         length[g, b, q].append(e)
         length[g, None, None].append(e)
-    return _median(timing), _median(length)
+    return ({key: np.asarray(v) for key, v in timing.items()},
+            {key: np.asarray(v) for key, v in length.items()})  # fmt: skip
 
 
 def style_feel(
@@ -99,6 +107,7 @@ def style_feel(
     resolution: int,
     bars: int,
     tracks: Iterable[int] | None = None,
+    rng: np.random.Generator | None = None,
 ) -> Score:
     """`output` with the micro-timing and note lengths of `style` (see above).
 
@@ -110,6 +119,9 @@ def style_feel(
         bars: Bars per segment of the style example, as the model cuts it.
         tracks: Output tracks to change (default: every one whose role the style
             example plays); a kept melody is left out by the caller.
+        rng: Draw each offset and length from the example's notes under the
+            note's key (so the example's own spread comes back, a seeded
+            humanisation) in place of their median.
     """
     if not len(output.notes) or not windows:
         return output
@@ -134,14 +146,14 @@ def style_feel(
             sound = int(notes["pitch"][j]) if drums else None
             for key in _timing_keys(b, q, sound, resolution):
                 if key in timing:
-                    shift[n] = timing[key]
+                    shift[n] = _pick(timing[key], rng)
                     break
             if drums:
                 continue
             g = max(round(new_length[n]), 1)
             for key in ((g, b, q), (g, None, None)):
                 if key in length:
-                    new_length[n] = length[key]
+                    new_length[n] = _pick(length[key], rng)
                     break
         lo, hi = seg_start[k], seg_end[k]
         start = np.clip(notes["start"][mine] + np.rint(shift * tick).astype(np.int64), lo, hi - 1)

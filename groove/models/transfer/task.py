@@ -110,6 +110,10 @@ def transfer(
             place in the bar (its swing, push or lag), and give it the exact
             length the example plays for its grid length, within half a grid step
             of what the model chose (`groove.models.transfer.feel`).
+            When sampling (temperature above 0), the level, offset and length are
+            each drawn from the example's notes at that place, so the example's
+            own spread comes back (seeded by `seed`); greedy decoding takes their
+            medians.
         progress: Called as `progress(rows_done, rows)` after each batch of
             `TRANSFER_BATCH_ROWS` (segment, role) rows is decoded.
 
@@ -216,13 +220,18 @@ def transfer_score(
         stats.update(totals, segments=len(windows), roles=list(roles), rows=len(pairs))
     melody = _melody_track(content_score) if keep_melody else None
     out = pre.postprocess(content_score, style_score, windows, pairs, ids, melody)
-    if dynamics:  # the role tracks come first, a kept melody last
+    # A sampled transfer draws each note's level, offset and length from the
+    # example's notes at its place (the example's own spread: a seeded humanisation);
+    # a greedy one takes their medians.
+    humanise = rng if temperature else None
+    roles_only = range(len(out.tracks) - (melody is not None))  # a kept melody is last
+    if dynamics:
         out = style_velocities(out, style_score, windows, tokenizer.resolution,
-                               tokenizer.velocity_bins, pre.settings.bars,
-                               range(len(out.tracks) - (melody is not None)))  # fmt: skip
+                               tokenizer.velocity_bins, pre.settings.bars, roles_only,
+                               rng=humanise)  # fmt: skip
     if feel:  # after the dynamics, which read positions on the grid
         out = style_feel(out, style_score, windows, tokenizer.resolution, pre.settings.bars,
-                         range(len(out.tracks) - (melody is not None)))  # fmt: skip
+                         roles_only, rng=humanise)  # fmt: skip
     return out
 
 
@@ -272,9 +281,12 @@ def generate_ids(
     from keras import ops
 
     t0 = time.perf_counter()
-    context, state = model.start_decoding(inputs)
+    # The encoders run as one graph: eagerly, the content's GRUs dispatch thousands
+    # of small ops. Under JAX both run as they are (jit-compiled transfer steps are
+    # not tested yet).
+    start_fn = compiled(model, "transfer_start", model.start_decoding, jax_jit=False)
+    context, state = start_fn(inputs)
     t1 = time.perf_counter()
-    # Under JAX the step runs as it is (a jit-compiled transfer step is not tested yet).
     step_fn = compiled(model, "transfer_step", model.decode_step, jax_jit=False)
     position = 0
 
