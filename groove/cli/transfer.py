@@ -65,7 +65,8 @@ def register(subparsers) -> None:
     p.add_argument(
         "--no-feel", action="store_true",
         help="keep every note on the model's grid, not moved and lengthened as the style "
-        "example plays (its swing, push and note lengths)",
+        "example plays at that place in the bar (its swing, push, note lengths and, when "
+        "sampling, their spread)",
     )  # fmt: skip
     add_quiet_option(p)
     p.set_defaults(run=run)

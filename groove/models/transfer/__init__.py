@@ -1,10 +1,12 @@
-"""The one-shot style-transfer model, in four pieces (after KerasHub's model folders):
+"""The one-shot style-transfer model, in four main pieces (after KerasHub's model folders):
 
 - `config`: `TransferConfig` (sizes, presets) and `TransferDataConfig` (data settings);
 - `backbone`: the network (`StyleTransferModel` and its encoders and decoder);
 - `preprocessor`: `TransferPreprocessor` (inputs for training and inference, and
   ids back to music) and `transfer_dataset` (the `tf.data` training pipeline);
-- `task`: `transfer`, `transfer_score` and `style_embedding`.
+- `task`: `transfer`, `transfer_score` and `style_embedding`;
+- and what decoding adds from the style example: `rules` (the grammar's options),
+  `dynamics` (velocities) and `feel` (micro-timing and exact note lengths).
 
 Names load lazily, so the config and preprocessor can be used without Keras.
 """
