@@ -46,13 +46,20 @@ from groove.midi.roles import role_of
 from groove.tokenizers.events import velocity_to_bin
 
 
-def _positions(start: np.ndarray, windows: Sequence[Segment], tpb: int, resolution: int):
-    """Each onset's grid step within its bar, bars counted from its segment's start."""
+def grid_steps(start: np.ndarray, windows: Sequence[Segment], tpb: int, resolution: int):
+    """`(segment, steps, bar)` of each onset: its segment's index, its time from the
+    segment's start in grid steps (exact, not rounded) and that segment's bar length
+    in steps."""
     starts = np.array([w.start for w in windows], np.int64)
     k = np.clip(np.searchsorted(starts, start, side="right") - 1, 0, len(windows) - 1)
-    bar_steps = np.array([max(round(w.beats_per_bar * resolution), 1) for w in windows])
-    steps = np.rint((start - starts[k]) * resolution / tpb).astype(np.int64)
-    return steps % bar_steps[k]
+    bar = np.array([max(round(w.beats_per_bar * resolution), 1) for w in windows], np.int64)
+    return k, (start - starts[k]) * resolution / tpb, bar[k]
+
+
+def _positions(start: np.ndarray, windows: Sequence[Segment], tpb: int, resolution: int):
+    """Each onset's grid step within its bar, bars counted from its segment's start."""
+    _, steps, bar = grid_steps(start, windows, tpb, resolution)
+    return np.rint(steps).astype(np.int64) % bar
 
 
 def _keys(bins, pitches, positions, drums: bool) -> list[list[tuple]]:

@@ -44,16 +44,7 @@ import numpy as np
 from groove.data.segments import Segment, role_score, segments
 from groove.midi import Score, sort_notes
 from groove.midi.roles import role_of
-
-
-def _grid(start: np.ndarray, windows: Sequence[Segment], tpb: int, resolution: int):
-    """Each onset's segment, exact grid steps from its segment's start, and bar
-    length in steps."""
-    starts = np.array([w.start for w in windows], np.int64)
-    k = np.clip(np.searchsorted(starts, start, side="right") - 1, 0, len(windows) - 1)
-    bar = np.array([max(round(w.beats_per_bar * resolution), 1) for w in windows], np.int64)
-    steps = (start - starts[k]) * resolution / tpb
-    return k, steps, bar[k]
+from groove.models.transfer.dynamics import grid_steps
 
 
 def _timing_keys(bar: int, position: int, sound: int | None, resolution: int) -> tuple:
@@ -81,7 +72,8 @@ def feel_tables(
         return {}, {}
     drums = bool(part.tracks and part.tracks[0].is_drum)
     tpb = part.ticks_per_beat
-    _, steps, bar = _grid(notes["start"].astype(np.int64), segments(part, bars), tpb, resolution)
+    windows = segments(part, bars)
+    _, steps, bar = grid_steps(notes["start"].astype(np.int64), windows, tpb, resolution)
     step = np.rint(steps).astype(np.int64)
     offset = steps - step
     position = step % bar
@@ -138,7 +130,7 @@ def style_feel(
         if not timing or not len(mine):
             continue
         drums = output.tracks[i].is_drum
-        k, steps, bar = _grid(notes["start"][mine].astype(np.int64), windows, tpb, resolution)
+        k, steps, bar = grid_steps(notes["start"][mine].astype(np.int64), windows, tpb, resolution)
         position = np.rint(steps).astype(np.int64) % bar
         shift = np.zeros(len(mine))
         new_length = (notes["end"][mine] - notes["start"][mine]).astype(np.float64) / tick
