@@ -101,7 +101,7 @@ def test_drawn_levels_are_the_styles_own_at_that_place_and_in_that_bin():
     output = score([(b * 4.0, HAT, centre(100) if b % 2 else centre(70), 0) for b in range(40)],
                    [DRUMS])  # fmt: skip
     out = style_velocities(output, style, segments(output, 2), RES, BINS, 2,
-                           rng=np.random.default_rng(0)).notes["velocity"]  # fmt: skip
+                           draw=0).notes["velocity"]  # fmt: skip
     # Bin 3: drawn from the style's bin-3 levels there, each of them in turn.
     assert set(out[1::2].tolist()) == {100, 104, 110}
     # Bin 2, which the style never plays there: the nearest level's bin (100: bin 3).

@@ -74,7 +74,7 @@ def test_drawn_feel_plays_the_styles_own_spread_of_offsets_and_lengths_seeded():
 
     def drawn(seed):
         windows = segments(output, 2)
-        return style_feel(output, style, windows, RES, 2, rng=np.random.default_rng(seed)).notes
+        return style_feel(output, style, windows, RES, 2, draw=seed).notes
 
     out = drawn(0)
     off_beat = (out["start"] % (TPB // 2)) != 0
@@ -85,6 +85,22 @@ def test_drawn_feel_plays_the_styles_own_spread_of_offsets_and_lengths_seeded():
     assert set((out["end"] - out["start"])[~off_beat].tolist()) == set(holds)
     np.testing.assert_array_equal(drawn(0), out)  # the same seed, the same feel
     assert not np.array_equal(drawn(1), out)
+
+
+def test_each_segment_and_track_draws_on_its_own():
+    # Drawn feel of a 4-bar output (two 2-bar segments); then the same with the
+    # first segment's notes changed: the second segment's draws stay as they were.
+    lags = (4, 14, 18)
+    notes = [(b * 4 * TPB + e * TPB // 2 + (lags[(b + e) % 3] if e % 2 else 0), STEP, HAT, 0)
+             for b in range(6) for e in range(8)]  # fmt: skip
+    style = score(notes, [DRUMS])
+    first = score(eighths(4, 0), [DRUMS])
+    other = score(eighths(2, 0)[::2] + eighths(4, 0)[16:], [DRUMS])  # fewer notes in segment 1
+    a = style_feel(first, style, segments(first, 2), RES, 2, draw=5).notes
+    b = style_feel(other, style, segments(other, 2), RES, 2, draw=5).notes
+    second = 8 * TPB
+    np.testing.assert_array_equal(a[a["start"] >= second], b[b["start"] >= second])
+    assert len(set((a["start"] % (TPB // 2)).tolist())) > 2  # lags were drawn
 
 
 def test_a_drum_sound_takes_its_own_timing_and_falls_back_to_the_place():

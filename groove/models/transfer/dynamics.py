@@ -17,10 +17,11 @@ there that is nearest to the decoded one, as a groove template's accents would:
              -> (position)* -> (bin, sound) -> (bin)
     pitched: (bin, position) -> (position)* -> (bin)
 
-(* nearest level, not median). With a random generator (`rng`; `groove.transfer`
-passes its seeded one when it samples), each level is drawn from the example's
-levels under the key (under a * key, those in the nearest level's bin) instead, so
-an example's spread of levels comes back, not one level per place. A note whose
+(* nearest level, not median). With a seed (`draw`; `groove.transfer` passes one
+when it samples), each level is drawn from the example's levels under the key
+(under a * key, those in the nearest level's bin) instead, so an example's spread
+of levels comes back, not one level per place; each (segment, track) draws from its
+own generator (`cell_generator`). A note whose
 position and bin the style part never
 plays keeps its decoded velocity. Positions are grid steps of the tokenizer's
 resolution, counted from each bar line of the segments that both pieces are cut
@@ -54,6 +55,12 @@ def grid_steps(start: np.ndarray, windows: Sequence[Segment], tpb: int, resoluti
     k = np.clip(np.searchsorted(starts, start, side="right") - 1, 0, len(windows) - 1)
     bar = np.array([max(round(w.beats_per_bar * resolution), 1) for w in windows], np.int64)
     return k, (start - starts[k]) * resolution / tpb, bar[k]
+
+
+def cell_generator(draw: int, stream: int, segment: int, track: int) -> np.random.Generator:
+    """The generator of one (segment, track) for the draws of `stream` (1: levels,
+    2: feel) under the seed `draw`."""
+    return np.random.default_rng([draw, stream, segment, track])
 
 
 def _positions(start: np.ndarray, windows: Sequence[Segment], tpb: int, resolution: int):
@@ -118,7 +125,7 @@ def style_velocities(
     num_bins: int,
     bars: int,
     tracks: Iterable[int] | None = None,
-    rng: np.random.Generator | None = None,
+    draw: int | None = None,
 ) -> Score:
     """`output` with the velocities of its role tracks taken from `style` (see above).
 
@@ -131,9 +138,9 @@ def style_velocities(
         bars: Bars per segment of the style example, as the model cuts it.
         tracks: Output tracks to change (default: every one whose role the style
             example plays); a kept melody is left out by the caller.
-        rng: Draw each level from the example's levels under the note's key (so the
-            example's own spread of levels at a place comes back, a seeded
-            humanisation) in place of their median.
+        draw: A seed (0 or more): draw each level from the example's levels under
+            the note's key (so the example's own spread of levels at a place comes
+            back, a seeded humanisation) in place of their median.
     """
     if not len(output.notes) or not windows:
         return output
@@ -148,10 +155,18 @@ def style_velocities(
         if not table or not len(mine):
             continue
         # The style's grid is in its own ticks; positions are steps, so both agree.
-        pos = _positions(notes["start"][mine].astype(np.int64), windows, tpb, resolution)
+        seg, steps, bar = grid_steps(notes["start"][mine].astype(np.int64), windows, tpb,
+                                     resolution)  # fmt: skip
+        pos = np.rint(steps).astype(np.int64) % bar
         bins = velocity_to_bin(notes["velocity"][mine], max(num_bins, 1))
         keys = _keys(bins, notes["pitch"][mine], pos, role == "drums")
-        for j, options in zip(mine, keys, strict=True):
+        cells: dict[int, np.random.Generator] = {}
+        for j, options, k in zip(mine, keys, seg, strict=True):
+            rng = None
+            if draw is not None:
+                if k not in cells:
+                    cells[k] = cell_generator(draw, 1, int(k), int(i))
+                rng = cells[k]
             for key in options:
                 if key in table:
                     notes["velocity"][j] = _level(table[key], key, int(notes["velocity"][j]),

@@ -19,14 +19,16 @@ part has such notes there:
              -> (beat phase)
     length:  (grid length, bar, position) -> (grid length)
 
-A note with no match keeps its time or length. With a random generator (`rng`;
-`groove.transfer` passes its seeded one when it samples), each offset and length is
-drawn from those notes instead of taking their median, so the example's own spread
-comes back too: a seeded humanisation that the model is never asked to predict
-(issue 14 moved the jitter out of what the model learns). Every offset and length
-lies within half a grid step of the decoded one (each value rounds to it), so the
-step never overrides a choice the model made. A note stays inside its segment
-and ends before the next note of its pitch in its track starts: the decoding rules'
+A note with no match keeps its time or length. With a seed (`draw`;
+`groove.transfer` passes one when it samples), each offset and length is drawn from
+those notes instead of taking their median, so the example's own spread comes back
+too: a seeded humanisation that the model is never asked to predict (issue 14 moved
+the jitter out of what the model learns). Each (segment, track) draws from its own
+generator (`groove.models.transfer.dynamics.cell_generator`), so a change in one
+part leaves every other part's draws as they were. Every offset and length lies
+within half a grid step of the decoded one (each value rounds to it), so the step
+never overrides a choice the model made. A note stays inside its segment and ends
+before the next note of its pitch in its track starts: the decoding rules'
 guarantees (no note sounds past the segment's end, none overlaps itself) still hold.
 
 Plain table look-up, written here for the reason `dynamics` is: no MIDI library
@@ -44,7 +46,7 @@ import numpy as np
 from groove.data.segments import Segment, role_score, segments
 from groove.midi import Score, sort_notes
 from groove.midi.roles import role_of
-from groove.models.transfer.dynamics import grid_steps
+from groove.models.transfer.dynamics import cell_generator, grid_steps
 
 
 def _timing_keys(bar: int, position: int, sound: int | None, resolution: int) -> tuple:
@@ -99,7 +101,7 @@ def style_feel(
     resolution: int,
     bars: int,
     tracks: Iterable[int] | None = None,
-    rng: np.random.Generator | None = None,
+    draw: int | None = None,
 ) -> Score:
     """`output` with the micro-timing and note lengths of `style` (see above).
 
@@ -111,9 +113,9 @@ def style_feel(
         bars: Bars per segment of the style example, as the model cuts it.
         tracks: Output tracks to change (default: every one whose role the style
             example plays); a kept melody is left out by the caller.
-        rng: Draw each offset and length from the example's notes under the
-            note's key (so the example's own spread comes back, a seeded
-            humanisation) in place of their median.
+        draw: A seed (0 or more): draw each offset and length from the example's
+            notes under the note's key (so the example's own spread comes back, a
+            seeded humanisation) in place of their median.
     """
     if not len(output.notes) or not windows:
         return output
@@ -133,8 +135,14 @@ def style_feel(
         k, steps, bar = grid_steps(notes["start"][mine].astype(np.int64), windows, tpb, resolution)
         position = np.rint(steps).astype(np.int64) % bar
         shift = np.zeros(len(mine))
+        cells: dict[int, np.random.Generator] = {}
         new_length = (notes["end"][mine] - notes["start"][mine]).astype(np.float64) / tick
-        for n, (j, b, q) in enumerate(zip(mine, bar, position, strict=True)):
+        for n, (j, b, q, seg) in enumerate(zip(mine, bar, position, k, strict=True)):
+            rng = None
+            if draw is not None:
+                if seg not in cells:
+                    cells[seg] = cell_generator(draw, 2, int(seg), int(i))
+                rng = cells[seg]
             sound = int(notes["pitch"][j]) if drums else None
             for key in _timing_keys(b, q, sound, resolution):
                 if key in timing:

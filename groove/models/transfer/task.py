@@ -222,17 +222,32 @@ def transfer_score(
     out = pre.postprocess(content_score, style_score, windows, pairs, ids, melody)
     # A sampled transfer draws each note's level, offset and length from the
     # example's notes at its place (the example's own spread: a seeded humanisation);
-    # a greedy one takes their medians.
-    humanise = rng if temperature else None
+    # a greedy one takes their medians. The draws have a seed of their own, from the
+    # transfer's seed but not from the decoding's stream, so a part decoded otherwise
+    # (cut at the token cap, say) leaves every other part's draws as they were.
+    humanise = _humanise_seed(seed) if temperature else None
     roles_only = range(len(out.tracks) - (melody is not None))  # a kept melody is last
     if dynamics:
         out = style_velocities(out, style_score, windows, tokenizer.resolution,
                                tokenizer.velocity_bins, pre.settings.bars, roles_only,
-                               rng=humanise)  # fmt: skip
+                               draw=humanise)  # fmt: skip
     if feel:  # after the dynamics, which read positions on the grid
         out = style_feel(out, style_score, windows, tokenizer.resolution, pre.settings.bars,
-                         roles_only, rng=humanise)  # fmt: skip
+                         roles_only, draw=humanise)  # fmt: skip
     return out
+
+
+# Tells the humanisation's seed apart from the decoding's, which uses the seed as is.
+_HUMANISE_STREAM = 1
+
+
+def _humanise_seed(seed: Any) -> int:
+    """The seed of a transfer's humanisation draws: fixed by an integer `seed`, from
+    fresh entropy for None, drawn from a generator."""
+    if isinstance(seed, np.random.Generator):
+        return int(seed.integers(2**63 - 1))
+    entropy = None if seed is None else [int(seed), _HUMANISE_STREAM]
+    return int(np.random.default_rng(entropy).integers(2**63 - 1))
 
 
 def style_embedding(style: Any, model: Any = None, role: str | None = None) -> np.ndarray:
