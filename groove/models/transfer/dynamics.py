@@ -21,13 +21,12 @@ there that is nearest to the decoded one, as a groove template's accents would:
 when it samples), each level is drawn from the example's levels under the key
 (under a * key, those in the nearest level's bin) instead, so an example's spread
 of levels comes back, not one level per place; each (segment, track) draws from its
-own generator (`cell_generator`). A note whose
-position and bin the style part never
-plays keeps its decoded velocity. Positions are grid steps of the tokenizer's
+own generator (`cell_generator`). A note whose position and bin the style part
+never plays keeps its decoded velocity. Positions are grid steps of the tokenizer's
 resolution, counted from each bar line of the segments that both pieces are cut
 into. Leaving the bin where the example plays the place at another level was
 measured on 20 validation pairs (issue 14, the shipped 2,700-step model): see
-`groove.models.transfer.task.transfer`.
+`groove/models/weights/README.md`.
 
 This is plain table look-up, written here because no MIDI library offers "take the
 accents of this example" (pretty_midi, symusic and miditok only read and write
